@@ -1,0 +1,19 @@
+"""The ``guardrail`` command. Each subcommand lives in the module that does its work."""
+
+from __future__ import annotations
+
+import click
+
+from streams.replay_cmd import replay
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="personalization-guardrail")
+def main() -> None:
+    """Personalization guardrail: deliver, rewrite or suppress recommendations, saying why.
+
+    Start with `guardrail demo`. Replay a file with `guardrail replay EVENTS.jsonl`.
+    """
+
+
+main.add_command(replay)
