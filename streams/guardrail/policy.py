@@ -71,14 +71,14 @@ class _Section(BaseModel):
 
 
 class _Rule(_Section):
-    mode: Mode = "enforce"
+    mode: Mode
 
 
 class AlreadyPurchased(_Rule):
-    sku_window_days: float = Field(30, gt=0)
-    durable_window_days: float = Field(365, gt=0)
-    durable_categories: tuple[str, ...] = ()
-    consumable_intervals_days: dict[str, float] = {}
+    sku_window_days: float = Field(gt=0)
+    durable_window_days: float = Field(gt=0)
+    durable_categories: tuple[str, ...]
+    consumable_intervals_days: dict[str, float]
 
     @field_validator("durable_categories")
     @classmethod
@@ -96,27 +96,27 @@ class AlreadyPurchased(_Rule):
 
 
 class DuplicateRecommendation(_Rule):
-    max_deliveries: int = Field(2, ge=1)
-    window_days: float = Field(7, gt=0)
+    max_deliveries: int = Field(ge=1)
+    window_days: float = Field(gt=0)
 
 
 class FrequencyCap(_Rule):
-    window_hours: float = Field(24, gt=0)
-    max_total: int = Field(3, ge=0)
-    max_per_channel: dict[Channel, int] = {}
+    window_hours: float = Field(gt=0)
+    max_total: int = Field(ge=0)
+    max_per_channel: dict[Channel, int]
 
 
 class UnresolvedPlaceholder(_Rule):
-    merge_tag_patterns: list[str] = []
-    greeting_words: list[str] = []
-    null_names: list[str] = []
-    neutral_greeting: str = "Hello,"
+    merge_tag_patterns: list[str]
+    greeting_words: list[str]
+    null_names: list[str]
+    neutral_greeting: str
 
     _patterns = field_validator("merge_tag_patterns")(_check_patterns)
 
 
 class SensitiveCategory(_Rule):
-    groups: dict[str, tuple[str, ...]] = {}
+    groups: dict[str, tuple[str, ...]]
 
     @field_validator("groups")
     @classmethod
@@ -128,24 +128,24 @@ class SensitiveCategory(_Rule):
 
 
 class TooGranular(_Rule):
-    surveillance_patterns: list[str] = []
-    place_memory_hours: float = Field(24, ge=0)
-    query_memory_days: float = Field(30, ge=0)
-    min_term_length: int = Field(3, ge=1)
+    surveillance_patterns: list[str]
+    place_memory_hours: float = Field(ge=0)
+    query_memory_days: float = Field(ge=0)
+    min_term_length: int = Field(ge=1)
 
     _patterns = field_validator("surveillance_patterns")(_check_patterns)
 
 
 class TooSoon(_Rule):
-    triggers: tuple[Trigger, ...] = ("browse", "cart")
-    min_delay_minutes: float = Field(30, ge=0)
+    triggers: tuple[Trigger, ...]
+    min_delay_minutes: float = Field(ge=0)
 
 
 class QuietHours(_Rule):
-    channels: tuple[Channel, ...] = ("push", "sms")
-    start: str = "21:00"
-    end: str = "08:00"
-    default_timezone: str = "UTC"
+    channels: tuple[Channel, ...]
+    start: str
+    end: str
+    default_timezone: str
 
     @field_validator("start", "end")
     @classmethod
@@ -175,21 +175,21 @@ class QuietHours(_Rule):
 
 
 class Rules(_Section):
-    already_purchased: AlreadyPurchased = AlreadyPurchased()
-    duplicate_recommendation: DuplicateRecommendation = DuplicateRecommendation()
-    frequency_cap: FrequencyCap = FrequencyCap()
-    unresolved_placeholder: UnresolvedPlaceholder = UnresolvedPlaceholder()
-    gift_purchase_signal: _Rule = _Rule()
-    undeclared_life_event: _Rule = _Rule()
-    sensitive_category: SensitiveCategory = SensitiveCategory()
-    location_trigger: _Rule = _Rule()
-    third_party_data: _Rule = _Rule()
-    too_granular: TooGranular = TooGranular()
-    too_soon: TooSoon = TooSoon()
-    quiet_hours: QuietHours = QuietHours()
-    personalization_opt_out: _Rule = _Rule()
-    channel_opt_out: _Rule = _Rule()
-    erased: _Rule = _Rule()
+    already_purchased: AlreadyPurchased
+    duplicate_recommendation: DuplicateRecommendation
+    frequency_cap: FrequencyCap
+    unresolved_placeholder: UnresolvedPlaceholder
+    gift_purchase_signal: _Rule
+    undeclared_life_event: _Rule
+    sensitive_category: SensitiveCategory
+    location_trigger: _Rule
+    third_party_data: _Rule
+    too_granular: TooGranular
+    too_soon: TooSoon
+    quiet_hours: QuietHours
+    personalization_opt_out: _Rule
+    channel_opt_out: _Rule
+    erased: _Rule
 
     def mode(self, code: str) -> Mode:
         rule: _Rule = getattr(self, code)
@@ -197,27 +197,27 @@ class Rules(_Section):
 
 
 class StateLimits(_Section):
-    rec_id_memory_hours: float = Field(24, ge=0)
-    max_remembered_rec_ids: int = Field(32, ge=0)
-    browsing_memory_days: float = Field(30, ge=0)
-    max_browsing_events: int = Field(50, ge=1)
-    max_locations: int = Field(20, ge=0)
+    rec_id_memory_hours: float = Field(ge=0)
+    max_remembered_rec_ids: int = Field(ge=0)
+    browsing_memory_days: float = Field(ge=0)
+    max_browsing_events: int = Field(ge=1)
+    max_locations: int = Field(ge=0)
 
 
 class ConsentDefaults(_Section):
-    personalization: bool = True
-    location_marketing: bool = False
-    third_party_data: bool = False
-    sensitive_categories: tuple[str, ...] = ()
+    personalization: bool
+    location_marketing: bool
+    third_party_data: bool
+    sensitive_categories: tuple[str, ...]
 
     def as_consent(self) -> Consent:
         return Consent(**self.model_dump())
 
 
 class Policy(_Section):
-    consent_defaults: ConsentDefaults = ConsentDefaults()
-    rules: Rules = Rules()
-    state: StateLimits = StateLimits()
+    consent_defaults: ConsentDefaults
+    rules: Rules
+    state: StateLimits
 
     @cached_property
     def version(self) -> str:
@@ -241,32 +241,56 @@ def _format_error(source: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"policy {source}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PolicyError(f"policy {source}: expected a mapping at the top level")
+    return data
+
+
+def default_policy_document() -> dict[str, Any]:
+    """The packaged default policy (the contract's defaults) as a plain mapping."""
+    text = resources.files("streams.guardrail").joinpath("default_policy.yaml").read_text()
+    return _read_yaml(text, "default_policy.yaml")
+
+
 def policy_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Policy:
-    """Validate a parsed policy document; raise :class:`PolicyError` naming every problem."""
+    """Validate ``data`` laid over the default policy; raise :class:`PolicyError` naming every
+    problem. A policy file only needs the settings it changes."""
     if not isinstance(data, Mapping):
         raise PolicyError(f"policy {source}: expected a mapping at the top level")
     try:
-        return Policy.model_validate(data)
+        return Policy.model_validate(merge(default_policy_document(), data))
     except ValidationError as exc:
         raise PolicyError(_format_error(source, exc)) from None
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
-    """Load the policy at ``path``, or the packaged default policy when ``path`` is None."""
+    """Load the policy at ``path`` over the defaults, or the default policy when None."""
     if path is None:
-        text = resources.files("streams.guardrail").joinpath("default_policy.yaml").read_text()
-        source = "default_policy.yaml"
-    else:
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PolicyError(f"policy {source}: cannot read: {exc.strerror}") from None
+        return policy_from_mapping({}, "default_policy.yaml")
+    source = str(path)
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"policy {source}: not valid YAML: {exc}") from None
-    return policy_from_mapping(data or {}, source)
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"policy {source}: cannot read: {exc.strerror}") from None
+    return policy_from_mapping(_read_yaml(text, source), source)
 
 
 def default_policy() -> Policy:

@@ -1,0 +1,79 @@
+"""What a rule sees and what it returns.
+
+A rule is a pure function ``(ctx, draft) -> Finding | None``. It reads the customer's state
+and the recommendation, never changes them, and says what it would do. The engine decides
+whether to apply it (mode ``enforce``) or only record it (``shadow``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from streams.guardrail.categories import CategoryIndex
+from streams.guardrail.policy import Policy
+from streams.guardrail.records import Consent, Recommendation
+from streams.guardrail.state import CustomerState
+from streams.guardrail.text import PlaceholderMatcher, SurveillanceMatcher
+
+KEEP = object()  # a Finding field left as it is
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule that fired: why, and what it does when enforced."""
+
+    code: str
+    detail: str
+    suppress: bool = False
+    drop: frozenset[int] = frozenset()  # indices of recommendation items to drop
+    text: tuple[str | None, str | None] | None = None  # new (title, body); body None: nothing left
+    deliver_after: int | None = None  # defer delivery to this event time
+
+
+@dataclass(slots=True)
+class Draft:
+    """The recommendation as the enforced rules so far have left it."""
+
+    title: str | None
+    body: str
+    deliver_after: int | None
+    text_changed: bool = False
+    dropped: set[int] = field(default_factory=set)
+
+
+class Compiled:
+    """Everything built once per policy: matchers, indices, windows."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.categories = CategoryIndex(policy)
+        self.placeholders = PlaceholderMatcher(policy.rules.unresolved_placeholder)
+        self.surveillance = SurveillanceMatcher(policy.rules.too_granular)
+        self.default_consent = policy.consent_defaults.as_consent()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    state: CustomerState
+    rec: Recommendation
+    policy: Policy
+    compiled: Compiled
+    consent: Consent
+
+
+Rule = Callable[[RuleContext, Draft], Finding | None]
+
+
+def within(ts: int, now: int, window_ms: int) -> bool:
+    """True when ``ts`` is less than ``window_ms`` before ``now`` (later events count too)."""
+    return now - ts < window_ms
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def days(ms: int) -> str:
+    value = ms / 86_400_000
+    return plural(int(value), "day") if value == int(value) else f"{value:g} days"

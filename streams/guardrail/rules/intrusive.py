@@ -1,0 +1,124 @@
+"""Intrusive: sensitive categories, location and bought-in data, surveillance copy, bad timing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from streams.guardrail.policy import DAY_MS, HOUR_MS, MINUTE_MS
+from streams.guardrail.rules.base import Draft, Finding, RuleContext, within
+
+
+def sensitive_category(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Suppress when an item or a based-on event falls in a group the customer has not allowed."""
+    index = ctx.compiled.categories
+    categories = [item.category for item in ctx.rec.items]
+    based_on = ctx.rec.based_on
+    if based_on:
+        categories.extend(p.category for p in ctx.state.purchases if p.event_id in based_on)
+        categories.extend(
+            b.category for b in ctx.state.browsing if b.category and b.event_id in based_on
+        )
+    allowed = ctx.consent.sensitive_categories
+    blocked: set[str] = set()
+    for category in categories:
+        for group in index.sensitive_groups(category):
+            if group not in allowed:
+                blocked.add(group)
+    if not blocked:
+        return None
+    groups = ", ".join(sorted(blocked))
+    return Finding("sensitive_category", f"sensitive group not allowed: {groups}", suppress=True)
+
+
+def location_trigger(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Suppress location-based marketing without location-marketing consent."""
+    rec = ctx.rec
+    if rec.trigger != "location" and "location" not in rec.data_sources:
+        return None
+    if ctx.consent.location_marketing:
+        return None
+    return Finding("location_trigger", "location used without location-marketing consent", True)
+
+
+def third_party_data(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Suppress recommendations built from bought-in or scraped data without consent."""
+    sources = [s for s in ctx.rec.data_sources if s in ("third_party", "social")]
+    if not sources or ctx.consent.third_party_data:
+        return None
+    used = ", ".join(dict.fromkeys(sources))
+    return Finding("third_party_data", f"{used} data used without consent", suppress=True)
+
+
+def too_granular(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Drop sentences that show surveillance; suppress when no sentence is left."""
+    cfg = ctx.policy.rules.too_granular
+    now = ctx.rec.ts
+    place_ms = int(cfg.place_memory_hours * HOUR_MS)
+    query_ms = int(cfg.query_memory_days * DAY_MS)
+    places = [p.name for p in ctx.state.places if within(p.ts, now, place_ms)]
+    queries = [b.query for b in ctx.state.browsing if b.query and within(b.ts, now, query_ms)]
+    matcher = ctx.compiled.surveillance
+    dropped: list[str] = []
+    title = draft.title
+    if title is not None:
+        scrubbed = matcher.scrub(title, places, queries)
+        title = scrubbed.text
+        dropped.extend(scrubbed.dropped)
+    scrubbed = matcher.scrub(draft.body, places, queries)
+    dropped.extend(scrubbed.dropped)
+    if not dropped:
+        return None
+    kinds = ", ".join(sorted(set(dropped)))
+    n = len(dropped)
+    detail = f"dropped {n} sentence{'s' if n != 1 else ''} naming {kinds}"
+    if scrubbed.text is None:
+        return Finding("too_granular", detail + "; no sentence left", suppress=True)
+    return Finding("too_granular", detail, text=(title, scrubbed.text))
+
+
+def too_soon(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Defer browse and cart triggers until some time after the latest browsing event."""
+    cfg = ctx.policy.rules.too_soon
+    if ctx.rec.trigger not in cfg.triggers or not ctx.state.browsing:
+        return None
+    latest = max(b.ts for b in ctx.state.browsing)
+    delay_ms = int(cfg.min_delay_minutes * MINUTE_MS)
+    if not within(latest, ctx.rec.ts, delay_ms):
+        return None
+    target = latest + delay_ms
+    if draft.deliver_after is not None:
+        target = max(target, draft.deliver_after)
+    detail = f"latest browsing event less than {cfg.min_delay_minutes:g} min old"
+    return Finding("too_soon", detail, deliver_after=target)
+
+
+def _clock_minutes(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def quiet_hours(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Defer push and SMS out of the customer's local night."""
+    cfg = ctx.policy.rules.quiet_hours
+    if ctx.rec.channel not in cfg.channels:
+        return None
+    send_at = draft.deliver_after if draft.deliver_after is not None else ctx.rec.ts
+    zone_name = ctx.state.profile.timezone or cfg.default_timezone
+    zone = ZoneInfo(zone_name)
+    local = datetime.fromtimestamp(send_at / 1000, tz=UTC).astimezone(zone)
+    minute = local.hour * 60 + local.minute
+    start, end = _clock_minutes(cfg.start), _clock_minutes(cfg.end)
+    quiet = (start <= minute or minute < end) if start > end else (start <= minute < end)
+    if not quiet:
+        return None
+    day: date = local.date()
+    if minute >= end:
+        day += timedelta(days=1)
+    wake = datetime(day.year, day.month, day.day, end // 60, end % 60, tzinfo=zone)
+    target = int(wake.timestamp() * 1000)
+    detail = (
+        f"send time {local:%H:%M} {zone_name} is in quiet hours {cfg.start}-{cfg.end}; "
+        f"deferred to {cfg.end} local"
+    )
+    return Finding("quiet_hours", detail, deliver_after=target)

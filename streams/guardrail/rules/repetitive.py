@@ -1,0 +1,95 @@
+"""Repetitive: what the customer already bought, already got, or got too much of."""
+
+from __future__ import annotations
+
+from streams.guardrail.policy import HOUR_MS
+from streams.guardrail.rules.base import Draft, Finding, RuleContext, days, plural, within
+
+
+def already_purchased(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Drop items bought recently: the SKU, a durable category, or a consumable too early.
+
+    The engine suppresses the recommendation when enforced rules leave no item.
+    """
+    purchases = ctx.state.purchases
+    if not purchases or not ctx.rec.items:
+        return None
+    index = ctx.compiled.categories
+    now = ctx.rec.ts
+    drop: set[int] = set()
+    details: list[str] = []
+    for i, item in enumerate(ctx.rec.items):
+        durable = index.durable_root(item.category)
+        consumable = index.consumable(item.category)
+        for p in purchases:
+            if p.sku == item.sku and within(p.ts, now, index.sku_window_ms):
+                details.append(f"{item.sku} bought within {days(index.sku_window_ms)}")
+            elif (
+                durable is not None
+                and within(p.ts, now, index.durable_window_ms)
+                and index.durable_root(p.category) == durable
+            ):
+                details.append(
+                    f"{durable} is durable, bought within {days(index.durable_window_ms)}"
+                )
+            elif (
+                consumable is not None
+                and within(p.ts, now, consumable[1])
+                and (pc := index.consumable(p.category)) is not None
+                and pc[0] == consumable[0]
+            ):
+                details.append(f"{consumable[0]} replenishes every {days(consumable[1])}")
+            else:
+                continue
+            drop.add(i)
+            break
+    if not drop:
+        return None
+    return Finding("already_purchased", "; ".join(details), drop=frozenset(drop))
+
+
+def duplicate_recommendation(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Drop a SKU already delivered ``max_deliveries`` times within the window."""
+    deliveries = ctx.state.deliveries
+    if not deliveries or not ctx.rec.items:
+        return None
+    cfg = ctx.policy.rules.duplicate_recommendation
+    window_ms = int(cfg.window_days * 86_400_000)
+    now = ctx.rec.ts
+    recent = [d.skus for d in deliveries if within(d.ts, now, window_ms)]
+    drop: set[int] = set()
+    details: list[str] = []
+    for i, item in enumerate(ctx.rec.items):
+        count = sum(1 for skus in recent if item.sku in skus)
+        if count >= cfg.max_deliveries:
+            drop.add(i)
+            details.append(f"{item.sku} delivered {plural(count, 'time')} in {days(window_ms)}")
+    if not drop:
+        return None
+    return Finding("duplicate_recommendation", "; ".join(details), drop=frozenset(drop))
+
+
+def frequency_cap(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Suppress past the total cap, or past the cap of this recommendation's channel."""
+    deliveries = ctx.state.deliveries
+    if not deliveries:
+        return None
+    cfg = ctx.policy.rules.frequency_cap
+    window_ms = int(cfg.window_hours * HOUR_MS)
+    now = ctx.rec.ts
+    channel = ctx.rec.channel
+    total = 0
+    same_channel = 0
+    for d in deliveries:
+        if within(d.ts, now, window_ms):
+            total += 1
+            same_channel += d.channel == channel
+    hours = f"{cfg.window_hours:g} h"
+    if total >= cfg.max_total:
+        detail = f"{plural(total, 'recommendation')} in the last {hours} (max {cfg.max_total})"
+        return Finding("frequency_cap", detail, suppress=True)
+    channel_cap = cfg.max_per_channel.get(channel)
+    if channel_cap is not None and same_channel >= channel_cap:
+        detail = f"{same_channel} {channel} in the last {hours} (max {channel_cap})"
+        return Finding("frequency_cap", detail, suppress=True)
+    return None

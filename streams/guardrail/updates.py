@@ -1,0 +1,181 @@
+"""How each signal event changes a customer's state, and the pruning every update does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TypeVar
+
+from streams.guardrail.categories import CategoryIndex
+from streams.guardrail.policy import DAY_MS, HOUR_MS, MINUTE_MS, Policy
+from streams.guardrail.records import Browsing, Location, Profile, Purchase
+from streams.guardrail.state import (
+    EMPTY_STATE,
+    BrowseMark,
+    CustomerState,
+    DecisionMemo,
+    DeliveryMark,
+    PlaceMark,
+    PurchaseMark,
+)
+from streams.guardrail.state import Profile as StoredProfile
+
+
+class Windows:
+    """The policy's retention windows in milliseconds."""
+
+    def __init__(self, policy: Policy) -> None:
+        rules = policy.rules
+        limits = policy.state
+        self.browsing_ms = int(
+            max(
+                limits.browsing_memory_days * DAY_MS,
+                rules.too_granular.query_memory_days * DAY_MS,
+                rules.too_soon.min_delay_minutes * MINUTE_MS,
+            )
+        )
+        self.places_ms = int(rules.too_granular.place_memory_hours * HOUR_MS)
+        self.deliveries_ms = int(
+            max(
+                rules.duplicate_recommendation.window_days * DAY_MS,
+                rules.frequency_cap.window_hours * HOUR_MS,
+            )
+        )
+        self.memo_ms = int(limits.rec_id_memory_hours * HOUR_MS)
+        self.max_browsing = limits.max_browsing_events
+        self.max_places = limits.max_locations
+        self.max_memos = limits.max_remembered_rec_ids
+
+
+def prune(state: CustomerState, clock: int, windows: Windows) -> CustomerState:
+    """Drop whatever no rule can use any more at event time ``clock``."""
+    purchases = state.purchases
+    if purchases and purchases[0].keep_until <= clock:
+        purchases = tuple(p for p in purchases if p.keep_until > clock)
+    browsing = state.browsing
+    if browsing and (
+        len(browsing) > windows.max_browsing or browsing[0].ts <= clock - windows.browsing_ms
+    ):
+        horizon = clock - windows.browsing_ms
+        browsing = tuple(b for b in browsing if b.ts > horizon)[-windows.max_browsing :]
+    places = state.places
+    if places and (len(places) > windows.max_places or places[0].ts <= clock - windows.places_ms):
+        horizon = clock - windows.places_ms
+        kept = tuple(p for p in places if p.ts > horizon)
+        places = kept[len(kept) - windows.max_places :] if windows.max_places else ()
+    deliveries = state.deliveries
+    if deliveries and deliveries[0].ts <= clock - windows.deliveries_ms:
+        horizon = clock - windows.deliveries_ms
+        deliveries = tuple(d for d in deliveries if d.ts > horizon)
+    recent = state.recent
+    if recent and (len(recent) > windows.max_memos or recent[0].ts <= clock - windows.memo_ms):
+        horizon = clock - windows.memo_ms
+        kept_memos = tuple(m for m in recent if m.ts > horizon)
+        recent = kept_memos[len(kept_memos) - windows.max_memos :] if windows.max_memos else ()
+    if (
+        clock == state.clock
+        and purchases is state.purchases
+        and browsing is state.browsing
+        and places is state.places
+        and deliveries is state.deliveries
+        and recent is state.recent
+    ):
+        return state
+    return replace(
+        state,
+        clock=clock,
+        purchases=purchases,
+        browsing=browsing,
+        places=places,
+        deliveries=deliveries,
+        recent=recent,
+    )
+
+
+_Mark = TypeVar("_Mark", BrowseMark, PlaceMark, DeliveryMark)
+
+
+def _insert_sorted(marks: tuple[_Mark, ...], new: tuple[_Mark, ...], key: int) -> tuple[_Mark, ...]:
+    """Append ``new``; marks stay ordered by their first field even for late events."""
+    if not marks or marks[-1][0] <= key:
+        return marks + new
+    return tuple(sorted(marks + new, key=lambda m: m[0]))
+
+
+def apply_purchase(
+    state: CustomerState, event: Purchase, index: CategoryIndex, windows: Windows
+) -> CustomerState:
+    marks = tuple(
+        PurchaseMark(
+            event.ts,
+            event.event_id,
+            item.sku,
+            item.category,
+            event.gift,
+            event.ts + index.purchase_retention_ms(item.category),
+        )
+        for item in event.items
+    )
+    # Purchases are ordered by when they expire, so pruning stops at the first live one.
+    purchases = tuple(sorted(state.purchases + marks, key=lambda m: m.keep_until))
+    updated = replace(state, purchases=purchases)
+    return prune(updated, max(state.clock, event.ts), windows)
+
+
+def apply_browsing(state: CustomerState, event: Browsing, windows: Windows) -> CustomerState:
+    mark = BrowseMark(
+        event.ts,
+        event.event_id,
+        event.action,
+        event.category,
+        event.query if event.action == "search" else None,
+    )
+    updated = replace(state, browsing=_insert_sorted(state.browsing, (mark,), event.ts))
+    return prune(updated, max(state.clock, event.ts), windows)
+
+
+def apply_location(state: CustomerState, event: Location, windows: Windows) -> CustomerState:
+    clock = max(state.clock, event.ts)
+    if not event.place_name or not event.place_name.strip():
+        return prune(state, clock, windows)
+    mark = PlaceMark(event.ts, event.place_name.strip())
+    updated = replace(state, places=_insert_sorted(state.places, (mark,), event.ts))
+    return prune(updated, clock, windows)
+
+
+def apply_profile(state: CustomerState, event: Profile, windows: Windows) -> CustomerState:
+    clock = max(state.clock, event.ts)
+    if event.erase:
+        # Erasure forgets everything; only the marker that it was asked for stays.
+        return CustomerState(clock=clock, erased=True)
+    old = state.profile
+    profile = StoredProfile(
+        first_name=event.first_name if event.first_name is not None else old.first_name,
+        timezone=event.timezone if event.timezone is not None else old.timezone,
+        consent=event.consent if event.consent is not None else old.consent,
+        channel_opt_outs=(
+            event.channel_opt_outs if event.channel_opt_outs is not None else old.channel_opt_outs
+        ),
+        declared_life_events=(
+            event.declared_life_events
+            if event.declared_life_events is not None
+            else old.declared_life_events
+        ),
+    )
+    # New consent after an erasure request lifts the erasure marker.
+    erased = state.erased and event.consent is None
+    return prune(replace(state, profile=profile, erased=erased), clock, windows)
+
+
+def record_decision(
+    state: CustomerState, memo: DecisionMemo, delivery: DeliveryMark | None, windows: Windows
+) -> CustomerState:
+    """Remember a decision; a delivered or rewritten one also counts toward caps."""
+    deliveries = state.deliveries
+    if delivery is not None:
+        deliveries = _insert_sorted(deliveries, (delivery,), delivery.ts)
+    updated = replace(state, deliveries=deliveries, recent=(*state.recent, memo))
+    return prune(updated, max(state.clock, memo.ts), windows)
+
+
+def fresh_state() -> CustomerState:
+    return EMPTY_STATE
