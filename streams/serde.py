@@ -18,6 +18,7 @@ import functools
 import io
 import json
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -77,6 +78,7 @@ MAGIC: Final = 0
 HEADER_BYTES: Final = 5
 DEFAULT_MAX_VALUE_BYTES: Final = 1 << 20
 _MAX_MESSAGE: Final = 300
+_MISSING_ID_TTL_S: Final = 60.0  # how long a schema id the registry denied stays denied
 
 ERROR_KINDS: Final = (
     "empty",  # no value at all (a tombstone) or zero bytes
@@ -102,6 +104,11 @@ class SerdeError(Exception):
 
 class DecodeError(SerdeError):
     """Bytes that are not a valid record of the expected kind (one of :data:`ERROR_KINDS`)."""
+
+    @property
+    def transient(self) -> bool:
+        """True when retrying later may succeed (the registry was down): not a dead letter."""
+        return self.error_kind == "registry_unavailable"
 
 
 class EncodeError(SerdeError):
@@ -303,7 +310,9 @@ class Codec:
     """Decodes (wire format or JSON) and encodes records, with an optional schema registry.
 
     Writer schemas are fetched from the registry once per schema id and cached, as are the
-    ids our own schemas got when registered. Registry calls block; they happen once per id.
+    ids our own schemas got when registered (an id the registry denies is not asked again
+    for a minute). Registry calls block; they happen once per id. A ``registry_unavailable``
+    error is :attr:`DecodeError.transient`: retry rather than dead-letter.
     """
 
     def __init__(
@@ -317,6 +326,7 @@ class Codec:
         self._writers: dict[int, dict[str, Any]] = {}  # schema id -> parsed writer schema
         self._readers: dict[tuple[int, str], dict[str, Any] | None] = {}  # None: same schema
         self._ids: dict[tuple[str, str], int] = {}  # (kind, topic) -> registered id
+        self._missing: dict[int, float] = {}  # schema id -> when the registry said 404
 
     # -- schema ids
 
@@ -359,12 +369,16 @@ class Codec:
             raise DecodeError(
                 "unknown_schema_id", f"schema id {schema_id} unknown and no registry configured"
             )
+        denied = self._missing.get(schema_id)
+        if denied is not None and time.monotonic() - denied < _MISSING_ID_TTL_S:
+            raise DecodeError("unknown_schema_id", f"schema id {schema_id} not in the registry")
         from confluent_kafka.schema_registry.error import SchemaRegistryError
 
         try:
             found = self.registry.get_schema(schema_id)
         except SchemaRegistryError as exc:
             if exc.http_status_code == 404:
+                self._missing[schema_id] = time.monotonic()
                 raise DecodeError(
                     "unknown_schema_id", f"schema id {schema_id} not in the registry"
                 ) from None
