@@ -194,6 +194,7 @@ def test_json_ignores_extra_fields_like_the_replay_type() -> None:
 def test_encode_without_registry_is_json_and_checks_the_kind() -> None:
     codec = serde.Codec()
     assert codec.encode("recommendation", REC, "recommendations.approved") == serde.encode_json(REC)
+    assert codec.decoder("recommendation")(serde.encode_json(REC)) == REC
     with pytest.raises(TypeError):
         codec.encode("decision", REC, "recommendations.suppressed")
     with pytest.raises(serde.EncodeError) as err:
