@@ -1,0 +1,464 @@
+"""A real local Kafka broker (KRaft, single node) and Apicurio schema registry, no Docker.
+
+Both run as detached Java processes with a pid file and a log file in a state directory,
+so a CLI can start them and another invocation can stop them. Typical use::
+
+    with LocalKafka(port=19092, data_dir=tmp) as kafka:
+        produce(kafka.bootstrap, ...)
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from streams.jvm_fetch import (
+    APICURIO_VERSION,
+    KAFKA_VERSION,
+    Echo,
+    LocalStackError,
+    apicurio_home,
+    default_echo,
+    find_java,
+    kafka_classpath,
+)
+
+__all__ = ["LocalKafka", "LocalRegistry", "LocalStackError", "free_port", "free_ports"]
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (all probed at once, so none repeats)."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind((HOST, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        # Same flag the JVM sets, so a port left in TIME_WAIT by our last run still counts free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+        return True
+    return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text[-lines:]) or f"(empty log {path})"
+
+
+class _JavaService:
+    """A detached Java process tracked by a pid file in ``home``."""
+
+    name = "service"
+
+    def __init__(self, home: Path, echo: Echo | None) -> None:
+        self.home = home.resolve()
+        self.pid_file = self.home / f"{self.name}.pid"
+        self.out_file = self.home / f"{self.name}.out"
+        self.echo: Echo = echo or default_echo
+        self.startup_seconds: float | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def _marker(self) -> str:
+        # Put on the java command line so a recycled pid is never mistaken for ours.
+        return f"-Dguardrail.home={self.home}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.out_file
+
+    def pid(self) -> int | None:
+        """The pid of the running process, or None (a stale pid file is removed)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        if self._alive(pid):
+            return pid
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+    def is_running(self) -> bool:
+        return self.pid() is not None
+
+    def _alive(self, pid: int) -> bool:
+        with contextlib.suppress(ChildProcessError):
+            done, _ = os.waitpid(pid, os.WNOHANG)  # reaps it if it is our exited child
+            if done:
+                return False
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        state = stat.rsplit(")", 1)[-1].split()[0]
+        return state not in ("Z", "X") and self._marker.encode() in cmdline
+
+    def _spawn(self, argv: list[str], cwd: Path) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.out_file, "ab") as out:
+            self._proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # survives the starting shell and its Ctrl-C
+            )
+        self.pid_file.write_text(f"{self._proc.pid}\n")
+
+    def _tails(self) -> str:
+        parts = [f"last lines of {self.log_file}:\n{_tail(self.log_file)}"]
+        if self.out_file != self.log_file and self.out_file.is_file():
+            out = self.out_file.read_text(errors="replace").strip()
+            if out:  # JVM-level failures (bad flags, out of memory) land here, not in the log
+                parts.append(f"last lines of {self.out_file}:\n{_tail(self.out_file, 5)}")
+        return "\n".join(parts)
+
+    def _wait_ready(self, probe: Callable[[], bool], timeout: float, started: float) -> None:
+        deadline = started + timeout
+        while True:
+            pid = self.pid()
+            if pid is None:
+                raise LocalStackError(f"{self.name} exited during start-up; {self._tails()}")
+            if probe():
+                return
+            if time.monotonic() > deadline:
+                self.stop(quiet=True)
+                raise LocalStackError(
+                    f"{self.name} did not answer within {timeout:.0f}s; {self._tails()}"
+                )
+            time.sleep(0.2)
+
+    def stop(self, timeout: float = 30.0, *, quiet: bool = False) -> bool:
+        """SIGTERM, wait up to ``timeout``, then SIGKILL. True if something was running."""
+        pid = self.pid()
+        if pid is None:
+            if not quiet:
+                self.echo(f"{self.name} is not running ({self.home})")
+            return False
+        started = time.monotonic()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        while self._alive(pid) and time.monotonic() - started < timeout:
+            time.sleep(0.1)
+        if self._alive(pid):
+            self.echo(f"{self.name} (pid {pid}) ignored SIGTERM for {timeout:.0f}s; killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            while self._alive(pid) and time.monotonic() - started < timeout + 10:
+                time.sleep(0.1)
+        if self._proc is not None and self._proc.pid == pid:
+            with contextlib.suppress(ChildProcessError, subprocess.TimeoutExpired):
+                self._proc.wait(timeout=1)
+            self._proc = None
+        self.pid_file.unlink(missing_ok=True)
+        if not quiet:
+            self.echo(f"stopped {self.name} (pid {pid}) in {time.monotonic() - started:.1f}s")
+        return True
+
+    def _check_port(self, port: int, what: str, option: str = "--port") -> None:
+        if port_in_use(port):
+            raise LocalStackError(
+                f"port {port} ({what}) on {HOST} is already in use by another process; "
+                f"stop it or pick another port with {option}"
+            )
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop(quiet=True)
+
+    def start(self, timeout: float = 120.0) -> Self:
+        raise NotImplementedError
+
+
+def render_server_properties(
+    *, port: int, controller_port: int, log_dir: Path, node_id: int = 1
+) -> str:
+    """``server.properties`` for a single-node KRaft broker+controller on 127.0.0.1."""
+    settings: dict[str, Any] = {
+        "process.roles": "broker,controller",
+        "node.id": node_id,
+        "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
+        "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(log_dir),
+        "num.partitions": 1,
+        "auto.create.topics.enable": "false",
+        # One node: internal topics cannot have more replicas than brokers.
+        "offsets.topic.replication.factor": 1,
+        "offsets.topic.num.partitions": 1,
+        "transaction.state.log.replication.factor": 1,
+        "transaction.state.log.min.isr": 1,
+        "transaction.state.log.num.partitions": 1,
+        "share.coordinator.state.topic.replication.factor": 1,
+        "share.coordinator.state.topic.min.isr": 1,
+        "group.initial.rebalance.delay.ms": 0,
+        "log.retention.hours": 168,
+        "log.segment.bytes": 64 * 1024 * 1024,
+    }
+    lines = ["# Written by guardrail (streams/kafka_local.py); rewritten on every start."]
+    lines += [f"{key}={value}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def render_log4j2(log_dir: Path, name: str = "server.log") -> str:
+    """A log4j2 config sending everything to one size-rolled file."""
+    path = log_dir / name
+    return f"""status = warn
+name = guardrail-kafka
+appender.file.type = RollingFile
+appender.file.name = FILE
+appender.file.fileName = {path}
+appender.file.filePattern = {path}.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 20MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+"""
+
+
+def new_cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+class LocalKafka(_JavaService):
+    """A single-node KRaft Kafka broker on 127.0.0.1, its state kept in ``data_dir``.
+
+    Stopping and starting the same ``data_dir`` keeps topics and messages.
+    """
+
+    name = "kafka"
+
+    def __init__(
+        self,
+        port: int = 9092,
+        *,
+        controller_port: int | None = None,
+        data_dir: str | Path | None = None,
+        version: str = KAFKA_VERSION,
+        heap: str = "512m",
+        cache: Path | None = None,
+        echo: Echo | None = None,
+    ) -> None:
+        home = Path(data_dir) if data_dir else Path.cwd() / "var" / f"kafka-{port}"
+        super().__init__(home, echo)
+        self.port = port
+        self.controller_port = controller_port or port + 1
+        self.version = version
+        self.heap = heap
+        self.cache = cache
+        self.log_dir = self.home / "data"
+        self.properties_file = self.home / "server.properties"
+
+    @property
+    def bootstrap(self) -> str:
+        """The ``bootstrap.servers`` string, ``127.0.0.1:PORT``."""
+        return f"{HOST}:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "server.log"
+
+    def is_formatted(self) -> bool:
+        return (self.log_dir / "meta.properties").is_file()
+
+    def start(self, timeout: float = 120.0) -> Self:
+        """Start the broker (fetching Kafka first if needed) and wait until it answers."""
+        if self.is_running():
+            self.echo(f"kafka already running on {self.bootstrap} (pid {self.pid()})")
+            self._wait_ready(self._answers, timeout, time.monotonic())
+            return self
+        self._check_port(self.port, "Kafka listener")
+        self._check_port(self.controller_port, "Kafka controller", "--controller-port")
+        java = find_java(17, f"Kafka {self.version}")
+        classpath = kafka_classpath(self.version, cache=self.cache, echo=self.echo)
+        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        self.properties_file.write_text(
+            render_server_properties(
+                port=self.port, controller_port=self.controller_port, log_dir=self.log_dir
+            )
+        )
+        log4j = self.home / "log4j2.properties"
+        log4j.write_text(render_log4j2(self.home / "logs"))
+        jvm = [
+            java,
+            f"-Xmx{self.heap}",
+            "-Xms64m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log4j}",
+            f"-Dkafka.logs.dir={self.home / 'logs'}",
+            self._marker,
+            "-cp",
+            classpath,
+        ]
+        started = time.monotonic()
+        if not self.is_formatted():
+            self._format(jvm)
+        self._spawn([*jvm, "kafka.Kafka", str(self.properties_file)], cwd=self.home)
+        self._wait_ready(self._answers, timeout, started)
+        self.startup_seconds = time.monotonic() - started
+        self.echo(
+            f"kafka {self.version} ready on {self.bootstrap} in {self.startup_seconds:.1f}s "
+            f"(pid {self.pid()}, data {self.home}, log {self.log_file})"
+        )
+        return self
+
+    def _format(self, jvm: list[str]) -> None:
+        self.echo(f"formatting new KRaft storage in {self.log_dir}")
+        cmd = [*jvm, "kafka.tools.StorageTool", "format", "--standalone"]
+        cmd += ["-t", new_cluster_id(), "-c", str(self.properties_file)]
+        result = subprocess.run(
+            cmd, cwd=self.home, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip().splitlines()
+            raise LocalStackError(
+                "formatting Kafka storage failed: " + " | ".join(output[-5:])[:500]
+            )
+
+    def _answers(self) -> bool:
+        if not _accepts(self.port):
+            return False
+        from confluent_kafka.admin import AdminClient
+
+        quiet = logging.getLogger("guardrail.kafka_local.librdkafka")
+        quiet.setLevel(logging.CRITICAL)
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "logger": quiet}
+        admin = AdminClient(conf)
+        try:
+            metadata = admin.list_topics(timeout=2)
+        except Exception:
+            return False
+        return bool(metadata.brokers)
+
+
+class LocalRegistry(_JavaService):
+    """Apicurio Registry (in-memory storage) serving the Confluent-compatible API."""
+
+    name = "registry"
+
+    def __init__(
+        self,
+        port: int = 8081,
+        *,
+        data_dir: str | Path | None = None,
+        version: str = APICURIO_VERSION,
+        heap: str = "512m",
+        cache: Path | None = None,
+        echo: Echo | None = None,
+    ) -> None:
+        home = Path(data_dir) if data_dir else Path.cwd() / "var" / f"registry-{port}"
+        super().__init__(home, echo)
+        self.port = port
+        self.version = version
+        self.heap = heap
+        self.cache = cache
+
+    @property
+    def url(self) -> str:
+        """Base URL of the Confluent-compatible API, for SchemaRegistryClient."""
+        return f"http://{HOST}:{self.port}/apis/ccompat/v7"
+
+    def start(self, timeout: float = 120.0) -> Self:
+        """Start the registry (fetching it first if needed) and wait until it answers."""
+        if self.is_running():
+            self.echo(f"registry already running at {self.url} (pid {self.pid()})")
+            self._wait_ready(self._answers, timeout, time.monotonic())
+            return self
+        self._check_port(self.port, "schema registry")
+        java = find_java(21, f"Apicurio Registry {self.version}")
+        app = apicurio_home(self.version, cache=self.cache, echo=self.echo)
+        self.home.mkdir(parents=True, exist_ok=True)
+        argv = [
+            java,
+            f"-Xmx{self.heap}",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            f"-Djava.io.tmpdir={self.home}",
+            f"-Dquarkus.http.host={HOST}",
+            f"-Dquarkus.http.port={self.port}",
+            # The management interface (health, metrics) would take port 9000 on all hosts.
+            "-Dquarkus.management.host=127.0.0.1",
+            f"-Dquarkus.management.port={free_port()}",
+            self._marker,
+            "-jar",
+            str(app / "quarkus-run.jar"),
+        ]
+        started = time.monotonic()
+        self._spawn(argv, cwd=self.home)
+        self._wait_ready(self._answers, timeout, started)
+        self.startup_seconds = time.monotonic() - started
+        self.echo(
+            f"registry (Apicurio {self.version}) ready at {self.url} in "
+            f"{self.startup_seconds:.1f}s (pid {self.pid()}, log {self.log_file})"
+        )
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            response = httpx.get(f"{self.url}/subjects", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
