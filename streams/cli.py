@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from streams.kafka_local_cmd import kafka, registry
 from streams.replay_cmd import replay
 
 
@@ -17,3 +18,5 @@ def main() -> None:
 
 
 main.add_command(replay)
+main.add_command(kafka)
+main.add_command(registry)
