@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from streams.generate import generate
 from streams.kafka_local_cmd import kafka, registry
 from streams.replay_cmd import replay
 
@@ -18,5 +19,6 @@ def main() -> None:
 
 
 main.add_command(replay)
+main.add_command(generate)
 main.add_command(kafka)
 main.add_command(registry)
