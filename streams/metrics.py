@@ -30,6 +30,7 @@ from prometheus_client.exposition import start_http_server
 
 from streams.guardrail.policy import REASON_CODES
 from streams.guardrail.records import ACTIONS, CHANNELS, Decision
+from streams.serde import ERROR_KINDS as SERDE_ERROR_KINDS
 
 OTHER: Final = "other"
 UNKNOWN: Final = "unknown"  # info labels before the worker has set them
@@ -81,14 +82,13 @@ TOPICS: Final[Mapping[str, str]] = {
     "recommendations": "recommendations.proposed",
 }
 OUTCOMES: Final = ("decided", "signal", "dead_lettered", "duplicate")
-#: Why a record went to the dead-letter topic.
-ERROR_KINDS: Final = (
-    "decode",  # bytes that are neither the Confluent wire format nor JSON
-    "schema",  # unknown schema id, schema registry unreachable, Avro schema mismatch
-    "validation",  # decoded, but not a valid contract record (missing field, bad enum, ...)
+#: Why a record went to the dead-letter topic: a decode failure's ``DecodeError.error_kind``
+#: (:data:`streams.serde.ERROR_KINDS`), or one of the worker's own kinds.
+WORKER_ERROR_KINDS: Final = (
     "key_mismatch",  # the message key is not the record's customer_id
     "processing",  # the record was valid but deciding on it raised
 )
+ERROR_KINDS: Final = (*SERDE_ERROR_KINDS, *WORKER_ERROR_KINDS)
 SHADOW: Final = ("true", "false")
 MAX_PARTITIONS: Final = 10_000
 

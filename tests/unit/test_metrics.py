@@ -152,7 +152,7 @@ def test_topic_names_map_to_logical_names(topic: str, logical: str) -> None:
 def test_events_dead_letters_gauges_and_info(metrics: GuardrailMetrics) -> None:
     metrics.record_event("acme.customer.purchases", "signal")
     metrics.record_event("recommendations.proposed", "duplicate")
-    metrics.record_dead_letter("customer.browsing", "validation")
+    metrics.record_dead_letter("customer.browsing", "missing_field")
     metrics.record_dead_letter("customer.browsing", "stack trace with cust-000042")
     metrics.set_customers(1234)
     metrics.set_consumer_lag("customer.purchases", 3, 250)
@@ -163,7 +163,7 @@ def test_events_dead_letters_gauges_and_info(metrics: GuardrailMetrics) -> None:
     assert value(metrics, EVENTS, topic="purchases", outcome="signal") == 1
     assert value(metrics, EVENTS, topic="recommendations", outcome="duplicate") == 1
     assert value(metrics, EVENTS, topic="browsing", outcome="dead_lettered") == 2
-    assert value(metrics, DEAD_LETTERS, topic="browsing", error_kind="validation") == 1
+    assert value(metrics, DEAD_LETTERS, topic="browsing", error_kind="missing_field") == 1
     assert value(metrics, DEAD_LETTERS, topic="browsing", error_kind="other") == 1
     assert value(metrics, CUSTOMERS) == 1234
     assert value(metrics, CONSUMER_LAG, topic="purchases", partition="3") == 250
@@ -174,7 +174,7 @@ def test_events_dead_letters_gauges_and_info(metrics: GuardrailMetrics) -> None:
 def test_alerted_series_exist_at_zero_before_anything_happens(metrics: GuardrailMetrics) -> None:
     assert value(metrics, DECISIONS, action="suppress", channel="email") == 0
     assert value(metrics, EVENTS, topic="recommendations", outcome="decided") == 0
-    assert value(metrics, DEAD_LETTERS, topic="profiles", error_kind="decode") == 0
+    assert value(metrics, DEAD_LETTERS, topic="profiles", error_kind="not_json_or_avro") == 0
     assert value(metrics, INFO, policy_version="unknown", version=package_version()) == 1
 
 
