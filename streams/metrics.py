@@ -86,7 +86,7 @@ OUTCOMES: Final = ("decided", "signal", "dead_lettered", "duplicate")
 #: (:data:`streams.serde.ERROR_KINDS`), or one of the worker's own kinds.
 WORKER_ERROR_KINDS: Final = (
     "key_mismatch",  # the message key is not the record's customer_id
-    "processing",  # the record was valid but deciding on it raised
+    "internal_error",  # the record was valid but deciding on it raised
 )
 ERROR_KINDS: Final = (*SERDE_ERROR_KINDS, *WORKER_ERROR_KINDS)
 SHADOW: Final = ("true", "false")
