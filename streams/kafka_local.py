@@ -122,6 +122,9 @@ class _JavaService:
         return self.pid() is not None
 
     def _alive(self, pid: int) -> bool:
+        if self._proc is not None and self._proc.pid == pid:
+            # Our own child: its /proc cmdline may not show java yet right after the spawn.
+            return self._proc.poll() is None
         with contextlib.suppress(ChildProcessError):
             done, _ = os.waitpid(pid, os.WNOHANG)  # reaps it if it is our exited child
             if done:
@@ -132,7 +135,10 @@ class _JavaService:
         except OSError:
             return False
         state = stat.rsplit(")", 1)[-1].split()[0]
-        return state not in ("Z", "X") and self._marker.encode() in cmdline
+        if state in ("Z", "X"):
+            return False
+        # An empty cmdline is a process caught mid-exec: too early to tell, so assume ours.
+        return cmdline == [b""] or self._marker.encode() in cmdline
 
     def _spawn(self, argv: list[str], cwd: Path) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -256,8 +262,11 @@ def render_server_properties(
 def render_log4j2(log_dir: Path, name: str = "server.log") -> str:
     """A log4j2 config sending everything to one size-rolled file."""
     path = log_dir / name
+    # shutdownHook=disable: otherwise log4j stops before Kafka's own shutdown hook is done,
+    # and the last (most useful) lines of a shutdown or a fatal start-up error are lost.
     return f"""status = warn
 name = guardrail-kafka
+shutdownHook = disable
 appender.file.type = RollingFile
 appender.file.name = FILE
 appender.file.fileName = {path}

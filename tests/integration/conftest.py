@@ -5,7 +5,10 @@ A service that cannot start makes the tests that need it fail (fixture error), n
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,15 +18,24 @@ START_TIMEOUT = 240.0  # a cold cache downloads Kafka or Apicurio first
 
 
 @pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+def _service_dirs() -> Iterator[Path]:
+    # Not tmp_path_factory: a concurrent pytest run may prune older basetemps, which would
+    # delete a running broker's data from under it.
+    root = Path(tempfile.mkdtemp(prefix="guardrail-it-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(_service_dirs: Path) -> Iterator[LocalKafka]:
     """A single-node KRaft broker on free ports in a temp data dir; `.bootstrap` to connect.
 
     Tests may `.stop()` and `.start()` it (same ports and data); it is stopped at session end.
     """
     port, controller_port = free_ports(2)
-    broker = LocalKafka(
-        port, controller_port=controller_port, data_dir=tmp_path_factory.mktemp("kafka")
-    )
+    broker = LocalKafka(port, controller_port=controller_port, data_dir=_service_dirs / "kafka")
     broker.start(timeout=START_TIMEOUT)
     try:
         yield broker
@@ -32,10 +44,10 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafk
 
 
 @pytest.fixture(scope="session")
-def schema_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+def schema_registry(_service_dirs: Path) -> Iterator[LocalRegistry]:
     """Apicurio Registry (in memory) on a free port; `.url` is the Confluent-compatible base."""
     (port,) = free_ports(1)
-    registry = LocalRegistry(port, data_dir=tmp_path_factory.mktemp("registry"))
+    registry = LocalRegistry(port, data_dir=_service_dirs / "registry")
     registry.start(timeout=START_TIMEOUT)
     try:
         yield registry

@@ -138,3 +138,12 @@ def test_cli_start_on_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"Error: port {port} (schema registry) on 127.0.0.1 is already in use" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_just_spawned_child_counts_as_running_and_stops(tmp_path: Path) -> None:
+    service = LocalKafka(19999, data_dir=tmp_path, echo=lambda _: None)
+    service._spawn(["sleep", "30"], cwd=tmp_path)  # checked before /proc shows its cmdline
+    assert service.is_running()
+    assert service.stop(timeout=5) is True
+    assert not service.is_running()
+    assert not service.pid_file.exists()
