@@ -7,6 +7,7 @@ import click
 from streams.generate import generate
 from streams.kafka_local_cmd import kafka, registry
 from streams.replay_cmd import replay
+from streams.worker_cmd import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,3 +23,4 @@ main.add_command(replay)
 main.add_command(generate)
 main.add_command(kafka)
 main.add_command(registry)
+main.add_command(worker)

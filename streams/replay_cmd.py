@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
 from streams.guardrail.policy import Policy, PolicyError, load_policy
 from streams.guardrail.records import decision_to_json
 from streams.guardrail.replay import Replayer, ReplaySummary
+from streams.settings import Settings
+from streams.worker_cmd import kafka_options, settings_from
 
 EXIT_REJECTED = 1
 
@@ -52,7 +54,28 @@ def print_summary(summary: ReplaySummary, err: IO[str]) -> None:
     default="-",
     help="Write decisions here as JSON lines (default: stdout).",
 )
-def replay(events: IO[str], policy: Path | None, out: IO[str]) -> None:
+@click.option(
+    "--kafka",
+    is_flag=True,
+    help="Produce the events onto the input topics and collect the decisions of a running "
+    "worker instead of deciding here (the worker's policy decides).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    help="With --kafka: seconds to wait for every decision.",
+)
+@kafka_options
+def replay(
+    events: IO[str],
+    policy: Path | None,
+    out: IO[str],
+    kafka: bool,
+    timeout: float,
+    **flags: Any,
+) -> None:
     """Replay EVENTS (JSON lines, `-` for stdin) and write one decision per recommendation.
 
     Each line is a JSON object with "type" (purchase, location, browsing, profile,
@@ -61,12 +84,47 @@ def replay(events: IO[str], policy: Path | None, out: IO[str]) -> None:
     goes on; the exit status is 1 when any line was rejected. A summary of decisions by action
     and by reason goes to stderr.
     """
+    if kafka:
+        source = click.get_current_context().get_parameter_source("policy")
+        if source is click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError(
+                "--policy does not apply with --kafka: the worker's policy decides"
+            )
+        _replay_kafka(events, out, timeout, settings_from(flags))
+        return
     replayer = Replayer(load_policy_or_exit(policy))
     for decision in replayer.replay_lines(events):
         out.write(decision_to_json(decision))
         out.write("\n")
     out.flush()
     summary = replayer.summary
+    for number, reason in summary.rejected:
+        click.echo(f"{events.name}:{number}: rejected: {reason}", err=True)
+    print_summary(summary, sys.stderr)
+    if summary.rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+def _replay_kafka(events: IO[str], out: IO[str], timeout: float, settings: Settings) -> None:
+    from confluent_kafka import KafkaException
+
+    from streams.kafka_replay import ReplayTimeout, replay_to_kafka
+
+    def progress(stage: str, done: int, total: int) -> None:
+        click.echo(f"\r{stage} {done}/{total}", err=True, nl=False)
+
+    try:
+        result = replay_to_kafka(events, settings, timeout_s=timeout, progress=progress)
+    except (KafkaException, ReplayTimeout) as exc:
+        click.echo("", err=True)
+        raise click.ClickException(str(exc)) from None
+    click.echo("", err=True)
+    summary = ReplaySummary(events=result.events, rejected=result.rejected)
+    for decision in result.decisions:
+        summary.count(decision)
+        out.write(decision_to_json(decision))
+        out.write("\n")
+    out.flush()
     for number, reason in summary.rejected:
         click.echo(f"{events.name}:{number}: rejected: {reason}", err=True)
     print_summary(summary, sys.stderr)

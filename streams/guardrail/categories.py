@@ -36,11 +36,11 @@ class CategoryIndex:
         self._groups = rules.sensitive_category.groups
         self.sku_window_ms = int(rules.already_purchased.sku_window_days * DAY_MS)
         self.durable_window_ms = int(rules.already_purchased.durable_window_days * DAY_MS)
-        self._memory_ms = int(policy.state.browsing_memory_days * DAY_MS)
+        self._memory_ms = int(policy.state.purchase_memory_days * DAY_MS)
+        self._flagged_ms = int(policy.state.flagged_purchase_memory_days * DAY_MS)
         self._durable_memo: dict[str, str | None] = {}
         self._consumable_memo: dict[str, tuple[str, int] | None] = {}
         self._sensitive_memo: dict[str, frozenset[str]] = {}
-        self._retention_memo: dict[str, int] = {}
 
     def durable_root(self, category: str) -> str | None:
         try:
@@ -72,16 +72,24 @@ class CategoryIndex:
             self._sensitive_memo[category] = groups
             return groups
 
-    def purchase_retention_ms(self, category: str) -> int:
-        """How long a purchased item can still matter to a rule or an explanation."""
-        try:
-            return self._retention_memo[category]
-        except KeyError:
-            keep = max(self.sku_window_ms, self._memory_ms)
-            if self.durable_root(category) is not None:
-                keep = max(keep, self.durable_window_ms)
-            consumable = self.consumable(category)
-            if consumable is not None:
-                keep = max(keep, consumable[1])
-            self._retention_memo[category] = keep
-            return keep
+    def purchase_retention_ms(self, category: str, gift: bool) -> int:
+        """How long a purchased item is remembered as an item (SKU, event id, category).
+
+        Gifts and sensitive purchases are remembered longer, so that a recommendation built
+        on them is still caught (``gift_purchase_signal``, ``sensitive_category``).
+        """
+        keep = max(self.sku_window_ms, self._memory_ms)
+        if gift or self.sensitive_groups(category):
+            keep = max(keep, self._flagged_ms)
+        return keep
+
+    def roots(self, category: str) -> list[tuple[str, int]]:
+        """The durable and consumable categories covering ``category``, with their windows."""
+        found = []
+        durable = self.durable_root(category)
+        if durable is not None:
+            found.append((durable, self.durable_window_ms))
+        consumable = self.consumable(category)
+        if consumable is not None:
+            found.append(consumable)
+        return found

@@ -202,6 +202,9 @@ class StateLimits(_Section):
     browsing_memory_days: float = Field(ge=0)
     max_browsing_events: int = Field(ge=1)
     max_locations: int = Field(ge=0)
+    purchase_memory_days: float = Field(ge=0)
+    flagged_purchase_memory_days: float = Field(ge=0)
+    max_purchase_items: int = Field(ge=1)
 
 
 class ConsentDefaults(_Section):

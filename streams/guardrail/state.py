@@ -24,6 +24,19 @@ class PurchaseMark(NamedTuple):
     keep_until: int
 
 
+class RootMark(NamedTuple):
+    """The latest purchase under a durable or consumable category of the policy.
+
+    Item marks are forgotten after about a month; ``already_purchased`` needs only the
+    latest purchase per durable or consumable category for its long windows, so those are
+    kept here, one mark per category, however much the customer buys.
+    """
+
+    root: str
+    ts: int
+    keep_until: int
+
+
 class BrowseMark(NamedTuple):
     ts: int
     event_id: str
@@ -88,6 +101,7 @@ class CustomerState:
     erased: bool = False
     profile: Profile = EMPTY_PROFILE
     purchases: tuple[PurchaseMark, ...] = ()
+    bought: tuple[RootMark, ...] = ()
     browsing: tuple[BrowseMark, ...] = ()
     places: tuple[PlaceMark, ...] = ()
     deliveries: tuple[DeliveryMark, ...] = ()
@@ -99,6 +113,7 @@ class CustomerState:
             not self.erased
             and self.profile == EMPTY_PROFILE
             and not self.purchases
+            and not self.bought
             and not self.browsing
             and not self.places
             and not self.deliveries
@@ -146,6 +161,7 @@ def state_to_json(state: CustomerState) -> bytes:
             list(p.declared_life_events),
         ],
         "pu": state.purchases,
+        "bo": state.bought,
         "b": state.browsing,
         "pl": state.places,
         "d": state.deliveries,
@@ -171,6 +187,7 @@ def state_from_json(data: bytes | str) -> CustomerState:
             declared_life_events=tuple(life_events),
         ),
         purchases=tuple(PurchaseMark(*m) for m in doc["pu"]),
+        bought=tuple(RootMark(*m) for m in doc["bo"]),
         browsing=tuple(BrowseMark(*m) for m in doc["b"]),
         places=tuple(PlaceMark(*m) for m in doc["pl"]),
         deliveries=tuple(DeliveryMark(m[0], m[1], tuple(m[2])) for m in doc["d"]),

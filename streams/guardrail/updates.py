@@ -16,6 +16,7 @@ from streams.guardrail.state import (
     DeliveryMark,
     PlaceMark,
     PurchaseMark,
+    RootMark,
 )
 from streams.guardrail.state import Profile as StoredProfile
 
@@ -44,13 +45,22 @@ class Windows:
         self.max_browsing = limits.max_browsing_events
         self.max_places = limits.max_locations
         self.max_memos = limits.max_remembered_rec_ids
+        self.max_purchase_items = limits.max_purchase_items
 
 
 def prune(state: CustomerState, clock: int, windows: Windows) -> CustomerState:
     """Drop whatever no rule can use any more at event time ``clock``."""
     purchases = state.purchases
-    if purchases and purchases[0].keep_until <= clock:
+    if purchases and (
+        purchases[0].keep_until <= clock or len(purchases) > windows.max_purchase_items
+    ):
         purchases = tuple(p for p in purchases if p.keep_until > clock)
+        if len(purchases) > windows.max_purchase_items:
+            newest = sorted(purchases, key=lambda p: p.ts)[-windows.max_purchase_items :]
+            purchases = tuple(sorted(newest, key=lambda p: p.keep_until))
+    bought = state.bought
+    if any(b.keep_until <= clock for b in bought):
+        bought = tuple(b for b in bought if b.keep_until > clock)
     browsing = state.browsing
     if browsing and (
         len(browsing) > windows.max_browsing or browsing[0].ts <= clock - windows.browsing_ms
@@ -74,6 +84,7 @@ def prune(state: CustomerState, clock: int, windows: Windows) -> CustomerState:
     if (
         clock == state.clock
         and purchases is state.purchases
+        and bought is state.bought
         and browsing is state.browsing
         and places is state.places
         and deliveries is state.deliveries
@@ -84,6 +95,7 @@ def prune(state: CustomerState, clock: int, windows: Windows) -> CustomerState:
         state,
         clock=clock,
         purchases=purchases,
+        bought=bought,
         browsing=browsing,
         places=places,
         deliveries=deliveries,
@@ -111,13 +123,20 @@ def apply_purchase(
             item.sku,
             item.category,
             event.gift,
-            event.ts + index.purchase_retention_ms(item.category),
+            event.ts + index.purchase_retention_ms(item.category, event.gift),
         )
         for item in event.items
     )
     # Purchases are ordered by when they expire, so pruning stops at the first live one.
     purchases = tuple(sorted(state.purchases + marks, key=lambda m: m.keep_until))
-    updated = replace(state, purchases=purchases)
+    latest = {b.root: b for b in state.bought}
+    for item in event.items:
+        for root, window_ms in index.roots(item.category):
+            known = latest.get(root)
+            if known is None or known.ts < event.ts:
+                latest[root] = RootMark(root, event.ts, event.ts + window_ms)
+    bought = tuple(sorted(latest.values()))
+    updated = replace(state, purchases=purchases, bought=bought)
     return prune(updated, max(state.clock, event.ts), windows)
 
 

@@ -149,8 +149,6 @@ GIFT = [
     pytest.param(
         gift_case(gift=True, named=True, ago=200), True,
         id="based_on names a gift purchase made 200 days ago",
-        marks=pytest.mark.xfail(strict=True, reason="known bug: a non-durable purchase is "
-                                "pruned after 30 days, so an older gift in based_on is not seen"),
     ),
     pytest.param(gift_case(gift=False, named=True), False, id="based_on names a non-gift purchase"),
     pytest.param(

@@ -11,38 +11,35 @@ def already_purchased(ctx: RuleContext, draft: Draft) -> Finding | None:
 
     The engine suppresses the recommendation when enforced rules leave no item.
     """
-    purchases = ctx.state.purchases
-    if not purchases or not ctx.rec.items:
+    state = ctx.state
+    if not (state.purchases or state.bought) or not ctx.rec.items:
         return None
     index = ctx.compiled.categories
     now = ctx.rec.ts
+    bought = {b.root: b.ts for b in state.bought}
     drop: set[int] = set()
     details: list[str] = []
     for i, item in enumerate(ctx.rec.items):
-        durable = index.durable_root(item.category)
-        consumable = index.consumable(item.category)
-        for p in purchases:
-            if p.sku == item.sku and within(p.ts, now, index.sku_window_ms):
-                details.append(f"{item.sku} bought within {days(index.sku_window_ms)}")
-            elif (
-                durable is not None
-                and within(p.ts, now, index.durable_window_ms)
-                and index.durable_root(p.category) == durable
-            ):
-                details.append(
-                    f"{durable} is durable, bought within {days(index.durable_window_ms)}"
-                )
-            elif (
-                consumable is not None
-                and within(p.ts, now, consumable[1])
-                and (pc := index.consumable(p.category)) is not None
-                and pc[0] == consumable[0]
-            ):
-                details.append(f"{consumable[0]} replenishes every {days(consumable[1])}")
-            else:
-                continue
+        if any(
+            p.sku == item.sku and within(p.ts, now, index.sku_window_ms) for p in state.purchases
+        ):
+            details.append(f"{item.sku} bought within {days(index.sku_window_ms)}")
             drop.add(i)
-            break
+            continue
+        durable = index.durable_root(item.category)
+        if durable in bought and within(bought[durable], now, index.durable_window_ms):
+            window = days(index.durable_window_ms)
+            details.append(f"{durable} is durable, bought within {window}")
+            drop.add(i)
+            continue
+        consumable = index.consumable(item.category)
+        if (
+            consumable is not None
+            and consumable[0] in bought
+            and within(bought[consumable[0]], now, consumable[1])
+        ):
+            details.append(f"{consumable[0]} replenishes every {days(consumable[1])}")
+            drop.add(i)
     if not drop:
         return None
     return Finding("already_purchased", "; ".join(details), drop=frozenset(drop))

@@ -1,0 +1,328 @@
+"""The faust app: five input topics, one agent, one table of customer states. A thin shell.
+
+Per event: decode (bad records go to the dead-letter topic), hold briefly for event-time
+order across topics (``streams.ordering``), then read the customer's state, ``decide``, write
+the state back and send the decision: in one step, inside the agent, so the changelog write
+lands on the partition the event came from. Offsets are acknowledged only once an event is
+released and handled, so a crash re-reads held events instead of losing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+import weakref
+from typing import Any
+
+import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.streams import _current_event
+from faust.types import TP, EventT
+from prometheus_client import CollectorRegistry
+
+from streams import serde
+from streams.guardrail.engine import Engine
+from streams.guardrail.policy import Policy, load_policy
+from streams.guardrail.records import DeadLetter, Event, Profile, Recommendation
+from streams.guardrail.state import EMPTY_STATE, state_from_json, state_to_json
+from streams.metrics import GuardrailMetrics, package_version
+from streams.ordering import RECOMMENDATION_RANK, SIGNAL_RANK, PartitionOrderer
+from streams.settings import DECISION_HEADER, Settings
+
+log = logging.getLogger(__name__)
+
+TABLE_NAME = "customer-state"
+REGISTRY_RETRIES = 10
+Ev = EventT[bytes]
+GAUGE_INTERVAL_S = 10.0
+# How often held events of quiet partitions are looked at again.
+RELEASE_INTERVAL_S = 0.1
+
+
+def _credentials(settings: Settings) -> Any:
+    """faust (aiokafka) credentials for the configured security protocol, or None."""
+    protocol = settings.security_protocol
+    context = None
+    if protocol.endswith("SSL"):
+        context = ssl.create_default_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
+        )
+        if settings.ssl_certfile:
+            context.load_cert_chain(
+                str(settings.ssl_certfile),
+                str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+            )
+        context.check_hostname = settings.ssl_check_hostname
+    if protocol.startswith("SASL"):
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=password,
+            ssl_context=context,
+            mechanism=settings.sasl_mechanism,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+class Guardrail:
+    """Holds the per-worker parts: engine, codec, table, topics, orderers, metrics."""
+
+    def __init__(
+        self, app: faust.App, settings: Settings, policy: Policy, metrics: GuardrailMetrics
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.engine = Engine(policy)
+        self.metrics = metrics
+        registry = (
+            serde.registry_client(settings.schema_registry_url)
+            if settings.schema_registry_url
+            else None
+        )
+        self.codec = serde.Codec(registry, max_value_bytes=settings.max_value_bytes)
+        self.kinds = {topic: kind for kind, topic in settings.input_topics().items()}
+        self.outputs = settings.output_topics()
+        self.table = app.Table(
+            TABLE_NAME,
+            default=None,
+            partitions=settings.partitions,
+            key_type=bytes,
+            value_type=bytes,
+        )
+        self.orderers: dict[int, PartitionOrderer[tuple[Ev, Event]]] = {}
+        self.last_offset: dict[TP, int] = {}
+
+    # -- ordering ---------------------------------------------------------------------------
+
+    def _orderer(self, partition: int) -> PartitionOrderer[tuple[Ev, Event]]:
+        orderer = self.orderers.get(partition)
+        if orderer is None:
+            orderer = PartitionOrderer(self.kinds, self.settings.max_hold_ms / 1000)
+            self.orderers[partition] = orderer
+        return orderer
+
+    def _caught_up(self, topic: str, partition: int, since: float) -> bool:
+        """True when every record of the partition is read, by a fetch answered after ``since``.
+
+        A high watermark older than the held event could miss a record produced before it
+        (on another topic) and not fetched yet, so only a fresher one counts.
+        """
+        tp = TP(topic, partition)
+        consumer: Any = self.app.consumer  # faust's Consumer; its aiokafka client is inside
+        try:
+            highwater = consumer.highwater(tp)
+            # aiokafka's time (epoch ms) of the fetch response that set the high watermark
+            polled = consumer._thread._ensure_consumer().last_poll_timestamp(tp)
+        except (AssertionError, AttributeError, KeyError):  # not assigned here (any more)
+            return True
+        if highwater is None or polled is None or polled / 1000 < since:
+            return False
+        last = self.last_offset.get(tp)
+        if last is None:
+            committed = consumer._committed_offset.get(tp)
+            return bool(highwater == 0 or (committed is not None and committed >= highwater))
+        return bool(last + 1 >= highwater)
+
+    # -- the agent's step -------------------------------------------------------------------
+
+    async def on_event(self, event: Ev) -> None:
+        message = event.message
+        self.last_offset[TP(message.topic, message.partition)] = message.offset
+        kind = self.kinds[message.topic]
+        record = await self._decode(event, kind)
+        if record is None:
+            event.ack()
+            return
+        rank = RECOMMENDATION_RANK if kind == "recommendation" else SIGNAL_RANK
+        orderer = self._orderer(message.partition)
+        orderer.push(message.topic, record.ts, rank, (event, record), time.time())
+        await self.release(message.partition)
+
+    async def release(self, partition: int) -> None:
+        orderer = self._orderer(partition)
+        ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
+        for held_event, record in ready:
+            await self._handle(held_event, record)
+            held_event.ack()
+
+    async def _decode(self, event: Ev, kind: str) -> Event | None:
+        message = event.message
+        for attempt in range(REGISTRY_RETRIES):
+            try:
+                record: Event = self.codec.decode(kind, message.value)  # type: ignore[assignment]
+            except serde.DecodeError as exc:
+                if exc.transient and attempt + 1 < REGISTRY_RETRIES:
+                    log.warning("schema registry unavailable, retrying: %s", exc.message)
+                    await asyncio.sleep(min(2**attempt, 10))
+                    continue
+                await self._dead_letter(event, exc.error_kind, str(exc))
+                return None
+            if message.key != record.customer_id.encode():
+                await self._dead_letter(
+                    event, "key_mismatch", "key_mismatch: message key is not the customer_id"
+                )
+                return None
+            return record
+        return None  # pragma: no cover (the loop always returns)
+
+    async def _dead_letter(self, event: Ev, kind: str, error: str) -> None:
+        message = event.message
+        letter = DeadLetter(
+            source_topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            error=error,
+            ts=int(time.time() * 1000),
+        )
+        topic = self.outputs["deadletter"]
+        await self.app.topic(topic).send(
+            key=message.key,
+            value=self.codec.encode("deadletter", letter, topic),
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        self.metrics.record_dead_letter(message.topic, kind)
+        log.warning(
+            "dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, kind
+        )
+
+    async def _handle(self, event: Ev, record: Event) -> None:
+        started = time.perf_counter()
+        key = record.customer_id.encode()
+        stored = self.table.get(key)
+        state = state_from_json(stored) if stored is not None else EMPTY_STATE
+        try:
+            new_state, decision = self.engine.decide(state, record)
+        except Exception as exc:  # a bug must not stop the stream: keep the record, say why
+            log.exception("decide failed on %s", event.message.topic)
+            await self._dead_letter(event, "internal_error", f"internal_error: {exc!r}")
+            return
+        if new_state is not state:
+            if isinstance(record, Profile) and record.erase and key in self.table:
+                # Erasure: a tombstone first, so compaction forgets everything that was.
+                del self.table[key]
+            if new_state.is_empty():
+                if key in self.table:
+                    del self.table[key]
+            else:
+                self.table[key] = state_to_json(new_state)
+        topic = event.message.topic
+        if decision is None:
+            self.metrics.record_event(topic, "signal")
+            return
+        assert isinstance(record, Recommendation)
+        decision_json = serde.encode_json(decision)
+        if decision.recommendation is not None:
+            out = self.outputs["approved"]
+            value = self.codec.encode("recommendation", decision.recommendation, out)
+            headers = {DECISION_HEADER: decision_json}
+        else:
+            out = self.outputs["suppressed"]
+            value = self.codec.encode("decision", decision, out)
+            headers = {}
+        await self.app.topic(out).send(
+            key=key, value=value, headers=headers, key_serializer="raw", value_serializer="raw"
+        )
+        latency = time.perf_counter() - started
+        lag = time.time() - record.ts / 1000
+        self.metrics.record_decision(decision, latency, lag, channel=record.channel)
+
+    # -- periodic ---------------------------------------------------------------------------
+
+    async def release_overdue(self) -> None:
+        """Release held events whose partition has gone quiet (see ``PartitionOrderer``)."""
+        for partition, orderer in list(self.orderers.items()):
+            if len(orderer):
+                await self._release_outside_stream(partition)
+
+    def refresh_gauges(self) -> None:
+        self.metrics.set_customers(len(self.table))
+        consumer = self.app.consumer
+        for tp in consumer.assignment():
+            if tp.topic not in self.kinds:
+                continue
+            highwater = consumer.highwater(tp)
+            last = self.last_offset.get(tp)
+            if highwater is not None:
+                lag = highwater - (last + 1 if last is not None else highwater)
+                self.metrics.set_consumer_lag(tp.topic, tp.partition, lag)
+
+    async def _release_outside_stream(self, partition: int) -> None:
+        # Table writes take their changelog partition from the current event, so an overdue
+        # release outside the agent runs in the context of the last held event it releases.
+        orderer = self._orderer(partition)
+        ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
+        for held_event, record in ready:
+            token = _current_event.set(weakref.ref(held_event))
+            try:
+                await self._handle(held_event, record)
+            finally:
+                _current_event.reset(token)
+            held_event.ack()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    policy: Policy | None = None,
+    registry: CollectorRegistry | None = None,
+) -> tuple[faust.App, Guardrail]:
+    """Build the faust app from ``settings``; nothing connects until the worker starts."""
+    policy = policy if policy is not None else load_policy(settings.policy)
+    metrics = GuardrailMetrics(registry if registry is not None else CollectorRegistry())
+    metrics.set_info(policy.version, package_version())
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_port=settings.web_port,
+        web_host="127.0.0.1",
+        key_serializer="raw",
+        value_serializer="raw",
+        table_standby_replicas=0,
+    )
+    setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="faust")
+    guardrail = Guardrail(app, settings, policy, metrics)
+    inputs = app.topic(
+        *settings.input_topics().values(),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
+
+    @app.agent(inputs, name="guardrail")
+    async def guard(stream: Any) -> None:
+        manual = stream.noack()  # acknowledged once released and handled
+        async for event in manual.events():
+            await guardrail.on_event(event)
+
+    @app.timer(interval=RELEASE_INTERVAL_S)
+    async def release_overdue() -> None:
+        await guardrail.release_overdue()
+
+    @app.timer(interval=GAUGE_INTERVAL_S)
+    async def refresh_gauges() -> None:
+        guardrail.refresh_gauges()
+
+    @app.task
+    async def serve_metrics() -> None:
+        if settings.metrics_port:
+            metrics.serve(settings.metrics_port)
+            log.info("metrics on :%d/metrics", settings.metrics_port)
+
+    return app, guardrail

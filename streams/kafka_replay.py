@@ -1,0 +1,190 @@
+"""`guardrail replay --kafka`: produce a replay file onto the input topics, collect decisions.
+
+Every event goes to its topic keyed by ``customer_id`` (one producer, idempotent, so each
+partition keeps file order), then the decisions are read back from the approved and
+suppressed topics, starting at their end offsets from before the first send, and written in
+input order. A running worker decides; this command only feeds it and listens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from streams import serde
+from streams.guardrail.records import Decision, Event, Recommendation, event_type
+from streams.guardrail.replay import LineError, parse_line
+from streams.settings import DECISION_HEADER, Settings
+
+Progress = Callable[[str, int, int], None]
+
+
+class ReplayTimeout(RuntimeError):
+    """Not every recommendation got its decision in time."""
+
+
+@dataclass
+class KafkaReplayResult:
+    decisions: list[Decision]
+    events: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def producer_config(settings: Settings) -> dict[str, object]:
+    return {
+        **settings.confluent_config(),
+        # The Java clients' partitioner: the same key lands on the same partition number in
+        # every topic, whichever client produced it (librdkafka's default differs).
+        "partitioner": "murmur2_random",
+        "enable.idempotence": True,
+        "linger.ms": 5,
+    }
+
+
+def _end_offsets(consumer: Consumer, topics: Iterable[str]) -> list[TopicPartition]:
+    metadata = consumer.list_topics(timeout=15)
+    positions = []
+    for topic in topics:
+        if topic not in metadata.topics:
+            raise KafkaException(f"topic {topic} does not exist: is a worker running?")
+        for partition in metadata.topics[topic].partitions:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+            positions.append(TopicPartition(topic, partition, high))
+    return positions
+
+
+def parse_events(lines: Iterable[str]) -> tuple[list[Event], list[tuple[int, str]]]:
+    """The valid events of a replay file and the rejected lines, as the pure replay does."""
+    events: list[Event] = []
+    rejected: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(parse_line(line))
+        except LineError as exc:
+            rejected.append((number, str(exc)))
+    return events, rejected
+
+
+def decision_of(topic_kind: str, value: bytes, headers: list[tuple[str, bytes]] | None) -> Decision:
+    """The full decision carried by an output record (approved ones carry it in a header)."""
+    if topic_kind == "suppressed":
+        return serde.Codec().decode("decision", value)  # type: ignore[return-value]
+    for name, header in headers or ():
+        if name == DECISION_HEADER:
+            return serde.decode_json("decision", header)  # type: ignore[return-value]
+    raise ValueError(f"approved record without a {DECISION_HEADER} header")
+
+
+def replay_to_kafka(
+    lines: Iterable[str],
+    settings: Settings,
+    *,
+    timeout_s: float = 120.0,
+    progress: Progress | None = None,
+) -> KafkaReplayResult:
+    """Produce ``lines`` and wait for every recommendation's decision (in input order)."""
+    events, rejected = parse_events(lines)
+    outputs = settings.output_topics()
+    listen = {outputs["approved"]: "approved", outputs["suppressed"]: "suppressed"}
+    consumer = Consumer(
+        {
+            **settings.confluent_config(),
+            "group.id": "guardrail-replay",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.assign(_end_offsets(consumer, listen))
+        _produce(events, settings, progress)
+        wanted = [e.rec_id for e in events if isinstance(e, Recommendation)]
+        got = _collect(consumer, listen, wanted, timeout_s, progress)
+    finally:
+        consumer.close()
+    queues: dict[str, deque[Decision]] = defaultdict(deque)
+    for decision in got:
+        queues[decision.rec_id].append(decision)
+    ordered = [queues[rec_id].popleft() for rec_id in wanted]
+    return KafkaReplayResult(ordered, len(events), rejected)
+
+
+def _produce(events: list[Event], settings: Settings, progress: Progress | None) -> None:
+    codec = serde.Codec(
+        serde.registry_client(settings.schema_registry_url)
+        if settings.schema_registry_url
+        else None
+    )
+    topics = settings.input_topics()
+    producer = Producer(producer_config(settings))
+    failures: list[str] = []
+
+    def delivered(err: object, _msg: object) -> None:
+        if err is not None:
+            failures.append(str(err))
+
+    for n, event in enumerate(events, start=1):
+        kind = event_type(event)
+        topic = topics[kind]
+        value = codec.encode(kind, event, topic)
+        while True:
+            try:
+                producer.produce(
+                    topic, value=value, key=event.customer_id.encode(), on_delivery=delivered
+                )
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+        if progress and n % 10_000 == 0:
+            progress("produced", n, len(events))
+    remaining = producer.flush(60)
+    if failures or remaining:
+        raise KafkaException(
+            f"{len(failures) + remaining} events not delivered: {failures[:1] or 'flush timeout'}"
+        )
+    if progress:
+        progress("produced", len(events), len(events))
+
+
+def _collect(
+    consumer: Consumer,
+    listen: dict[str, str],
+    wanted: list[str],
+    timeout_s: float,
+    progress: Progress | None,
+) -> list[Decision]:
+    missing: dict[str, int] = defaultdict(int)
+    for rec_id in wanted:
+        missing[rec_id] += 1
+    outstanding = len(wanted)
+    got: list[Decision] = []
+    deadline = time.monotonic() + timeout_s
+    while outstanding and time.monotonic() < deadline:
+        for message in consumer.consume(num_messages=1000, timeout=0.5):
+            if message.error():
+                raise KafkaException(message.error())
+            topic, value = message.topic(), message.value()
+            if topic is None or value is None:
+                continue
+            raw_headers: Any = message.headers() or []
+            headers = [(k, v) for k, v in raw_headers if isinstance(v, bytes)]
+            decision = decision_of(listen[topic], value, headers)
+            if missing.get(decision.rec_id, 0) > 0:
+                missing[decision.rec_id] -= 1
+                outstanding -= 1
+                got.append(decision)
+        if progress:
+            progress("decided", len(wanted) - outstanding, len(wanted))
+    if outstanding:
+        raise ReplayTimeout(
+            f"{outstanding} of {len(wanted)} recommendations got no decision within "
+            f"{timeout_s:g} s: is a worker running on these topics?"
+        )
+    return got

@@ -1,0 +1,103 @@
+"""Event-time ordering across the input topics of one partition.
+
+A customer's signals and recommendations arrive on five topics, and Kafka orders nothing
+across topics: a recommendation can reach the worker before a purchase that was produced
+earlier on another topic. Like Kafka Streams' timestamp synchronization (`max.task.idle.ms`),
+the worker holds each partition's events in a small buffer and releases them in event-time
+order (ties: signals before recommendations, then arrival order) once every input topic of that
+partition has been read past the event's time or has nothing more to read (caught up). An
+event held longer than ``max_hold_s`` of wall time is released anyway, so a stalled topic
+delays decisions by at most that much and never blocks them.
+
+This module is pure (the wall clock is passed in) so the release rule is unit-tested alone.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+# (topic, since_wall) -> the partition of topic had nothing unread, as known after since_wall
+CaughtUp = Callable[[str, float], bool]
+
+SIGNAL_RANK = 0
+RECOMMENDATION_RANK = 1
+
+
+@dataclass(order=True)
+class _Held(Generic[T]):
+    ts: int
+    rank: int
+    seq: int
+    wall: float = field(compare=False)
+    item: T = field(compare=False)
+
+
+class PartitionOrderer(Generic[T]):
+    """Holds one partition's events and releases them in event-time order."""
+
+    def __init__(self, topics: Iterable[str], max_hold_s: float) -> None:
+        self.topics = tuple(topics)
+        self.max_hold_s = max_hold_s
+        self._heap: list[_Held[T]] = []
+        self._seq = itertools.count()
+        # The latest event time read from each topic of this partition (None: nothing yet).
+        self.last_ts: dict[str, int | None] = dict.fromkeys(self.topics)
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, topic: str, ts: int, rank: int, item: T, wall: float) -> None:
+        """Hold ``item``, read from ``topic`` with event time ``ts``."""
+        previous = self.last_ts.get(topic)
+        if previous is None or ts > previous:
+            self.last_ts[topic] = ts
+        heapq.heappush(self._heap, _Held(ts, rank, next(self._seq), wall, item))
+
+    def oldest_wall(self) -> float | None:
+        """Wall time at which the longest-held event arrived (None when empty)."""
+        return min((h.wall for h in self._heap), default=None)
+
+    def _may_release(self, held: _Held[T], caught_up: CaughtUp) -> bool:
+        for topic in self.topics:
+            last = self.last_ts[topic]
+            if last is not None and last > held.ts:
+                continue  # this topic has moved past the event's time
+            if caught_up(topic, held.wall):
+                continue  # nothing more to read from it, as known since the event arrived
+            return False
+        return True
+
+    def pop_ready(self, caught_up: CaughtUp, wall: float) -> list[T]:
+        """Every held event that may go now, in release order.
+
+        ``caught_up(topic, since)`` says whether this partition of ``topic`` had no unread
+        records, according to broker information received after wall time ``since``.
+        """
+        ready: list[T] = []
+        heap = self._heap
+        while heap:
+            held = heap[0]
+            overdue = wall - held.wall >= self.max_hold_s
+            # An overdue event further down the heap also forces release of everything before
+            # it, so that the order stays intact.
+            if (
+                not overdue
+                and not self._may_release(held, caught_up)
+                and not any(wall - h.wall >= self.max_hold_s for h in heap)
+            ):
+                break
+            ready.append(heapq.heappop(heap).item)
+        return ready
+
+    def drain(self) -> list[T]:
+        """Release everything, in order (shutdown or partition revoked)."""
+        ready = []
+        while self._heap:
+            ready.append(heapq.heappop(self._heap).item)
+        return ready

@@ -1,0 +1,110 @@
+"""Worker settings: environment variables (``GUARDRAIL_*``) overridden by command-line flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Logical topic -> default name (shared/CONTRACT.md). A prefix is prepended to every one.
+INPUT_TOPICS: dict[str, str] = {
+    "purchase": "customer.purchases",
+    "location": "customer.locations",
+    "browsing": "customer.browsing",
+    "profile": "customer.profiles",
+    "recommendation": "recommendations.proposed",
+}
+OUTPUT_TOPICS: dict[str, str] = {
+    "approved": "recommendations.approved",
+    "suppressed": "recommendations.suppressed",
+    "deadletter": "guardrail.deadletter",
+}
+
+# Approved records carry the full Decision (JSON) in this header; the value is the Recommendation.
+DECISION_HEADER = "guardrail-decision"
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class Settings(BaseSettings):
+    """Everything a worker, a replay or the demo needs to reach Kafka and decide."""
+
+    model_config = SettingsConfigDict(env_prefix="GUARDRAIL_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    partitions: int = Field(8, ge=1, le=10_000)
+    replication_factor: int = Field(1, ge=1)
+    app_id: str = "personalization-guardrail"
+    policy: Path | None = None
+    store: str = "rocksdb://"
+    data_dir: Path = Path("var/worker")
+    schema_registry_url: str | None = None
+    metrics_port: int = Field(9108, ge=0, le=65535)
+    web_port: int = Field(6066, ge=1, le=65535)
+    max_hold_ms: int = Field(2000, ge=0)
+    max_value_bytes: int = Field(1_048_576, ge=1)
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_check_hostname: bool = True
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        if not value.startswith(("rocksdb://", "memory://")):
+            raise ValueError("store must be rocksdb:// or memory://")
+        return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        if not set(value) <= allowed:
+            raise ValueError("topic prefix may hold only letters, digits, '.', '_' and '-'")
+        return value
+
+    def topic(self, logical: str) -> str:
+        """The full topic name of a logical topic (``purchase`` ... ``deadletter``)."""
+        name = INPUT_TOPICS.get(logical) or OUTPUT_TOPICS[logical]
+        return self.topic_prefix + name
+
+    def input_topics(self) -> dict[str, str]:
+        return {kind: self.topic_prefix + name for kind, name in INPUT_TOPICS.items()}
+
+    def output_topics(self) -> dict[str, str]:
+        return {kind: self.topic_prefix + name for kind, name in OUTPUT_TOPICS.items()}
+
+    @property
+    def changelog_topic(self) -> str:
+        return f"{self.app_id}-customer-state-changelog"
+
+    def confluent_config(self) -> dict[str, Any]:
+        """librdkafka settings for our confluent-kafka clients (admin, replay, audit)."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+        }
+        if self.security_protocol.startswith("SASL"):
+            config["sasl.mechanism"] = self.sasl_mechanism
+            if self.sasl_username is not None:
+                config["sasl.username"] = self.sasl_username
+            if self.sasl_password is not None:
+                config["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.security_protocol.endswith("SSL"):
+            if self.ssl_cafile:
+                config["ssl.ca.location"] = str(self.ssl_cafile)
+            if self.ssl_certfile:
+                config["ssl.certificate.location"] = str(self.ssl_certfile)
+            if self.ssl_keyfile:
+                config["ssl.key.location"] = str(self.ssl_keyfile)
+            if not self.ssl_check_hostname:
+                config["ssl.endpoint.identification.algorithm"] = "none"
+        return config
