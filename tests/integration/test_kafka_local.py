@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
@@ -37,7 +37,9 @@ def _consume_all(bootstrap: str, topic: str, expected: int) -> list[tuple[bytes,
             "enable.auto.commit": False,
         }
     )
-    consumer.subscribe([topic])
+    # assign, not subscribe: no group rebalance to wait for.
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     seen: list[tuple[bytes, bytes]] = []
     try:
         for _ in range(60):
