@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from streams.audit import audit_cmd
+from streams.bench.cli import bench
+from streams.demo import demo
 from streams.generate import generate
 from streams.kafka_local_cmd import kafka, registry
 from streams.replay_cmd import replay
@@ -24,3 +27,6 @@ main.add_command(generate)
 main.add_command(kafka)
 main.add_command(registry)
 main.add_command(worker)
+main.add_command(demo)
+main.add_command(audit_cmd)
+main.add_command(bench)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from streams.guardrail.explain import explain
 from streams.guardrail.policy import Policy
 from streams.guardrail.records import (
+    Action,
     Browsing,
     Decision,
     Event,
@@ -70,17 +71,19 @@ class Engine:
         )
 
     def decide(self, state: CustomerState, event: Event) -> tuple[CustomerState, Decision | None]:
-        if isinstance(event, Recommendation):
-            return self._recommend(state, event)
-        if isinstance(event, Purchase):
-            return apply_purchase(state, event, self.compiled.categories, self.windows), None
-        if isinstance(event, Browsing):
-            return apply_browsing(state, event, self.windows), None
-        if isinstance(event, Location):
-            return apply_location(state, event, self.windows), None
-        if isinstance(event, Profile):
-            return apply_profile(state, event, self.windows), None
-        raise TypeError(f"not an event: {type(event).__name__}")
+        kind = type(event)
+        if kind is Browsing:  # the commonest event first
+            return apply_browsing(state, event, self.windows), None  # type: ignore[arg-type]
+        if kind is Recommendation:
+            return self._recommend(state, event)  # type: ignore[arg-type]
+        if kind is Location:
+            return apply_location(state, event, self.windows), None  # type: ignore[arg-type]
+        if kind is Profile:
+            return apply_profile(state, event, self.windows), None  # type: ignore[arg-type]
+        if kind is Purchase:
+            categories = self.compiled.categories
+            return apply_purchase(state, event, categories, self.windows), None  # type: ignore[arg-type]
+        raise TypeError(f"not an event: {kind.__name__}")
 
     def _recommend(
         self, state: CustomerState, rec: Recommendation
@@ -93,14 +96,14 @@ class Engine:
         consent = state.profile.consent or self.compiled.default_consent
         ctx = RuleContext(state, rec, self.policy, self.compiled, consent)
         draft = Draft(rec.title, rec.body, rec.deliver_after)
-        reasons: list[Reason] = []
+        reasons: list[ReasonMemo] = []
         suppress = False
         rewrite = False
         for code, rule, shadow in self._active:
             finding = rule(ctx, draft)
             if finding is None:
                 continue
-            reasons.append(Reason(code=code, detail=finding.detail, shadow=shadow))
+            reasons.append(ReasonMemo(code, finding.detail, shadow))
             if shadow:
                 continue
             if finding.suppress:
@@ -110,14 +113,14 @@ class Engine:
             _apply(finding, draft)
         if rec.items and len(draft.dropped) >= len(rec.items):
             suppress = True
-        action = "suppress" if suppress else "rewrite" if rewrite else "deliver"
+        action: Action = "suppress" if suppress else "rewrite" if rewrite else "deliver"
         kept = tuple(i for i in range(len(rec.items)) if i not in draft.dropped)
         explanation = None if suppress else explain(rec, state, self.compiled.categories)
         memo = DecisionMemo(
             rec.rec_id,
             rec.ts,
             action,
-            tuple(ReasonMemo(r.code, r.detail, r.shadow) for r in reasons),
+            tuple(reasons),
             kept,
             draft.title,
             draft.body,
@@ -132,11 +135,16 @@ class Engine:
         return state, self._from_memo(rec, memo)
 
     def _from_memo(self, rec: Recommendation, memo: DecisionMemo) -> Decision:
-        reasons = tuple(Reason(code=r.code, detail=r.detail, shadow=r.shadow) for r in memo.reasons)
+        # The output records are built from validated parts only, so they skip validation
+        # (model_construct): this runs once per recommendation, on the hot path.
+        reasons = tuple(
+            Reason.model_construct(code=r.code, detail=r.detail, shadow=r.shadow)
+            for r in memo.reasons
+        )
         final: Recommendation | None = None
         if memo.action != "suppress":
             update: dict[str, object] = {
-                "guardrail": Guardrail(
+                "guardrail": Guardrail.model_construct(
                     action=memo.action,
                     reasons=tuple(r.code for r in reasons if not r.shadow),
                     policy_version=self.version,
@@ -151,7 +159,7 @@ class Engine:
                     update["body"] = memo.body
                 update["deliver_after"] = memo.deliver_after
             final = rec.model_copy(update=update)
-        return Decision(
+        return Decision.model_construct(
             rec_id=rec.rec_id,
             customer_id=rec.customer_id,
             ts=rec.ts,

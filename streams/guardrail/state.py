@@ -7,10 +7,9 @@ it takes in the Kafka changelog.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from streams.guardrail.records import Consent
+from streams.guardrail.records import Action, Consent
 
 
 class PurchaseMark(NamedTuple):
@@ -69,7 +68,7 @@ class DecisionMemo(NamedTuple):
 
     rec_id: str
     ts: int
-    action: str
+    action: Action
     reasons: tuple[ReasonMemo, ...]
     kept: tuple[int, ...]  # indices of the items kept
     title: str | None
@@ -79,8 +78,7 @@ class DecisionMemo(NamedTuple):
     text_changed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+class Profile(NamedTuple):
     """The stored profile: the merge of every partial profile update seen."""
 
     first_name: str | None = None
@@ -93,9 +91,11 @@ class Profile:
 EMPTY_PROFILE = Profile()
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerState:
-    """Everything remembered about one customer. ``clock`` is the latest event time seen."""
+class CustomerState(NamedTuple):
+    """Everything remembered about one customer. ``clock`` is the latest event time seen.
+
+    A NamedTuple: immutable, and cheap to build anew on every event (the hot path).
+    """
 
     clock: int = 0
     erased: bool = False
@@ -105,7 +105,7 @@ class CustomerState:
     browsing: tuple[BrowseMark, ...] = ()
     places: tuple[PlaceMark, ...] = ()
     deliveries: tuple[DeliveryMark, ...] = ()
-    recent: tuple[DecisionMemo, ...] = field(default=())
+    recent: tuple[DecisionMemo, ...] = ()
 
     def is_empty(self) -> bool:
         """True when nothing worth storing is left (the store may delete the key)."""

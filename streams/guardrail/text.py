@@ -113,6 +113,13 @@ class _TagScanner:
         return hits
 
 
+@lru_cache(maxsize=4096)
+def _terms_regex(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> re.Pattern[str]:
+    """One regex for a customer's place names and queries; customers repeat, so cached."""
+    alternatives = "|".join(f"(?P<{kind}>{_alternation(phrases)})" for kind, phrases in groups)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
 def _alternation(words: Iterable[str]) -> str:
     """Literal words or phrases (internal whitespace flexible), longest first."""
     phrases = {" ".join(w.split()) for w in words if w.strip()}
@@ -359,7 +366,7 @@ class SurveillanceMatcher:
         self, folded: str, places: Iterable[str], queries: Iterable[str]
     ) -> re.Pattern[str] | None:
         """A regex over the folded text for those terms whose first word occurs in it."""
-        groups: list[str] = []
+        groups: list[tuple[str, tuple[str, ...]]] = []
         for kind, terms in (("place", places), ("query", queries)):
             present: list[str] = []
             for term in terms:
@@ -372,10 +379,10 @@ class SurveillanceMatcher:
                 else:
                     present.append(phrase)
             if present:
-                groups.append(f"(?P<{kind}>{_alternation(present)})")
+                groups.append((kind, tuple(present)))
         if not groups:
             return None
-        return re.compile(rf"(?<!\w)(?:{'|'.join(groups)})(?!\w)")
+        return _terms_regex(tuple(groups))
 
     def _hits(self, text: str, folded: str, terms: re.Pattern[str] | None) -> list[Hit]:
         hits: list[Hit] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TypeVar
 
 from streams.guardrail.categories import CategoryIndex
@@ -48,9 +47,26 @@ class Windows:
         self.max_purchase_items = limits.max_purchase_items
 
 
-def prune(state: CustomerState, clock: int, windows: Windows) -> CustomerState:
-    """Drop whatever no rule can use any more at event time ``clock``."""
-    purchases = state.purchases
+def prune(
+    state: CustomerState,
+    clock: int,
+    windows: Windows,
+    *,
+    profile: StoredProfile | None = None,
+    erased: bool | None = None,
+    purchases: tuple[PurchaseMark, ...] | None = None,
+    bought: tuple[RootMark, ...] | None = None,
+    browsing: tuple[BrowseMark, ...] | None = None,
+    places: tuple[PlaceMark, ...] | None = None,
+    deliveries: tuple[DeliveryMark, ...] | None = None,
+    recent: tuple[DecisionMemo, ...] | None = None,
+) -> CustomerState:
+    """The state with the given parts replaced, minus whatever no rule can use at ``clock``.
+
+    Every update goes through here, so the state is pruned on every event and built once.
+    """
+    if purchases is None:
+        purchases = state.purchases
     if purchases and (
         purchases[0].keep_until <= clock or len(purchases) > windows.max_purchase_items
     ):
@@ -58,48 +74,44 @@ def prune(state: CustomerState, clock: int, windows: Windows) -> CustomerState:
         if len(purchases) > windows.max_purchase_items:
             newest = sorted(purchases, key=lambda p: p.ts)[-windows.max_purchase_items :]
             purchases = tuple(sorted(newest, key=lambda p: p.keep_until))
-    bought = state.bought
-    if any(b.keep_until <= clock for b in bought):
+    if bought is None:
+        bought = state.bought
+    if bought and any(b.keep_until <= clock for b in bought):
         bought = tuple(b for b in bought if b.keep_until > clock)
-    browsing = state.browsing
+    if browsing is None:
+        browsing = state.browsing
     if browsing and (
         len(browsing) > windows.max_browsing or browsing[0].ts <= clock - windows.browsing_ms
     ):
         horizon = clock - windows.browsing_ms
         browsing = tuple(b for b in browsing if b.ts > horizon)[-windows.max_browsing :]
-    places = state.places
+    if places is None:
+        places = state.places
     if places and (len(places) > windows.max_places or places[0].ts <= clock - windows.places_ms):
         horizon = clock - windows.places_ms
         kept = tuple(p for p in places if p.ts > horizon)
         places = kept[len(kept) - windows.max_places :] if windows.max_places else ()
-    deliveries = state.deliveries
+    if deliveries is None:
+        deliveries = state.deliveries
     if deliveries and deliveries[0].ts <= clock - windows.deliveries_ms:
         horizon = clock - windows.deliveries_ms
         deliveries = tuple(d for d in deliveries if d.ts > horizon)
-    recent = state.recent
+    if recent is None:
+        recent = state.recent
     if recent and (len(recent) > windows.max_memos or recent[0].ts <= clock - windows.memo_ms):
         horizon = clock - windows.memo_ms
         kept_memos = tuple(m for m in recent if m.ts > horizon)
         recent = kept_memos[len(kept_memos) - windows.max_memos :] if windows.max_memos else ()
-    if (
-        clock == state.clock
-        and purchases is state.purchases
-        and bought is state.bought
-        and browsing is state.browsing
-        and places is state.places
-        and deliveries is state.deliveries
-        and recent is state.recent
-    ):
-        return state
-    return replace(
-        state,
-        clock=clock,
-        purchases=purchases,
-        bought=bought,
-        browsing=browsing,
-        places=places,
-        deliveries=deliveries,
-        recent=recent,
+    return CustomerState(
+        clock,
+        state.erased if erased is None else erased,
+        state.profile if profile is None else profile,
+        purchases,
+        bought,
+        browsing,
+        places,
+        deliveries,
+        recent,
     )
 
 
@@ -136,8 +148,8 @@ def apply_purchase(
             if known is None or known.ts < event.ts:
                 latest[root] = RootMark(root, event.ts, event.ts + window_ms)
     bought = tuple(sorted(latest.values()))
-    updated = replace(state, purchases=purchases, bought=bought)
-    return prune(updated, max(state.clock, event.ts), windows)
+    clock = max(state.clock, event.ts)
+    return prune(state, clock, windows, purchases=purchases, bought=bought)
 
 
 def apply_browsing(state: CustomerState, event: Browsing, windows: Windows) -> CustomerState:
@@ -148,8 +160,8 @@ def apply_browsing(state: CustomerState, event: Browsing, windows: Windows) -> C
         event.category,
         event.query if event.action == "search" else None,
     )
-    updated = replace(state, browsing=_insert_sorted(state.browsing, (mark,), event.ts))
-    return prune(updated, max(state.clock, event.ts), windows)
+    browsing = _insert_sorted(state.browsing, (mark,), event.ts)
+    return prune(state, max(state.clock, event.ts), windows, browsing=browsing)
 
 
 def apply_location(state: CustomerState, event: Location, windows: Windows) -> CustomerState:
@@ -157,8 +169,7 @@ def apply_location(state: CustomerState, event: Location, windows: Windows) -> C
     if not event.place_name or not event.place_name.strip():
         return prune(state, clock, windows)
     mark = PlaceMark(event.ts, event.place_name.strip())
-    updated = replace(state, places=_insert_sorted(state.places, (mark,), event.ts))
-    return prune(updated, clock, windows)
+    return prune(state, clock, windows, places=_insert_sorted(state.places, (mark,), event.ts))
 
 
 def apply_profile(state: CustomerState, event: Profile, windows: Windows) -> CustomerState:
@@ -182,7 +193,7 @@ def apply_profile(state: CustomerState, event: Profile, windows: Windows) -> Cus
     )
     # New consent after an erasure request lifts the erasure marker.
     erased = state.erased and event.consent is None
-    return prune(replace(state, profile=profile, erased=erased), clock, windows)
+    return prune(state, clock, windows, profile=profile, erased=erased)
 
 
 def record_decision(
@@ -192,8 +203,8 @@ def record_decision(
     deliveries = state.deliveries
     if delivery is not None:
         deliveries = _insert_sorted(deliveries, (delivery,), delivery.ts)
-    updated = replace(state, deliveries=deliveries, recent=(*state.recent, memo))
-    return prune(updated, max(state.clock, memo.ts), windows)
+    recent = (*state.recent, memo)
+    return prune(state, max(state.clock, memo.ts), windows, deliveries=deliveries, recent=recent)
 
 
 def fresh_state() -> CustomerState:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from streams.guardrail.policy import DAY_MS, HOUR_MS, MINUTE_MS
@@ -98,6 +99,22 @@ def _clock_minutes(value: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+QUARTER_HOUR_S = 900
+
+
+@lru_cache(maxsize=65_536)
+def _utc_offset_s(zone_name: str, quarter: int) -> int:
+    """The zone's UTC offset during one quarter hour of UTC.
+
+    Offsets are multiples of 15 minutes and change on a quarter hour of UTC, so the offset
+    is constant within one; caching it keeps tz arithmetic off the common path.
+    """
+    start = quarter * QUARTER_HOUR_S
+    moment = datetime.fromtimestamp(start, tz=UTC).astimezone(ZoneInfo(zone_name))
+    offset = moment.utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
 def quiet_hours(ctx: RuleContext, draft: Draft) -> Finding | None:
     """Defer push and SMS out of the customer's local night."""
     cfg = ctx.policy.rules.quiet_hours
@@ -105,13 +122,15 @@ def quiet_hours(ctx: RuleContext, draft: Draft) -> Finding | None:
         return None
     send_at = draft.deliver_after if draft.deliver_after is not None else ctx.rec.ts
     zone_name = ctx.state.profile.timezone or cfg.default_timezone
-    zone = ZoneInfo(zone_name)
-    local = datetime.fromtimestamp(send_at / 1000, tz=UTC).astimezone(zone)
-    minute = local.hour * 60 + local.minute
+    seconds = send_at // 1000
+    offset = _utc_offset_s(zone_name, seconds // QUARTER_HOUR_S)
+    minute = ((seconds + offset) % 86_400) // 60
     start, end = _clock_minutes(cfg.start), _clock_minutes(cfg.end)
     quiet = (start <= minute or minute < end) if start > end else (start <= minute < end)
     if not quiet:
         return None
+    zone = ZoneInfo(zone_name)
+    local = datetime.fromtimestamp(send_at / 1000, tz=UTC).astimezone(zone)
     day: date = local.date()
     if minute >= end:
         day += timedelta(days=1)

@@ -1,0 +1,1 @@
+"""`guardrail bench`: benchmarks that print figures (never timed tests)."""
