@@ -89,7 +89,11 @@ def run_engine_bench(cfg: GeneratorConfig, policy_path: Path | None = None) -> E
 @click.option("--recommendation-share", type=click.FloatRange(0, 1), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
+@click.option(
+    "--json-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the figures here.",
+)
 def engine_bench(
     events: int,
     customers: int,
@@ -118,6 +122,7 @@ def engine_bench(
     )
     figures = run_engine_bench(cfg, policy)
     for name, value in asdict(figures).items():
-        click.echo(f"  {name:<22} {value:>14,}" if isinstance(value, int) else f"  {name:<22} {value:>14,.1f}")
+        shown = f"{value:>14,}" if isinstance(value, int) else f"{value:>14,.1f}"
+        click.echo(f"  {name:<22} {shown}")
     if json_out:
         json_out.write_text(json.dumps(asdict(figures), indent=2) + "\n")
