@@ -92,6 +92,11 @@ class _TagScanner:
                 best = max(best, m.end())
         return best
 
+    @property
+    def scans_once(self) -> bool:
+        """True when one combined regex scans for every pattern (then no gate is faster)."""
+        return self._combined is not None
+
     def may_match(self, folded: str) -> bool:
         """False when no pattern can match the text whose :func:`_fold` is ``folded``."""
         return self._gates is None or any(_passes(gate, folded) for gate in self._gates)
@@ -160,7 +165,7 @@ class PlaceholderMatcher:
         return PlaceholderResult(new_text, True, self._unresolved(new_text, rest))
 
     def _unresolved(self, text: str, pos: int) -> tuple[str, ...]:
-        if not self._tags.may_match(_fold(text[pos:])):
+        if not self._tags.scans_once and not self._tags.may_match(_fold(text[pos:])):
             return ()
         hits = self._tags.finditer(text, pos)
         return tuple(dict.fromkeys(text[start:end] for start, end in hits))
