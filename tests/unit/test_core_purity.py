@@ -1,0 +1,36 @@
+"""The decision core stays pure: no Kafka, faust or Prometheus, and no wall clock."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).resolve().parents[2] / "streams" / "guardrail"
+FORBIDDEN_MODULES = ("faust", "aiokafka", "confluent_kafka", "prometheus_client", "streams.app")
+FORBIDDEN_CALLS = ("time.time", "time.monotonic", "datetime.now", "datetime.utcnow", "date.today")
+
+
+def core_files() -> list[Path]:
+    return sorted(CORE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", core_files(), ids=lambda p: str(p.relative_to(CORE)))
+def test_the_core_imports_no_kafka_faust_or_prometheus(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            assert not name.startswith(FORBIDDEN_MODULES), f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", core_files(), ids=lambda p: str(p.relative_to(CORE)))
+def test_the_core_never_reads_the_wall_clock(path: Path) -> None:
+    source = path.read_text()
+    for call in FORBIDDEN_CALLS:
+        assert f"{call}(" not in source, f"{path.name} calls {call}()"
