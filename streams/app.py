@@ -166,8 +166,22 @@ class Guardrail:
                     event, "key_mismatch", "key_mismatch: message key is not the customer_id"
                 )
                 return None
+            problem = self._ts_problem(record.ts)
+            if problem is not None:
+                await self._dead_letter(event, "ts_out_of_range", f"ts_out_of_range: {problem}")
+                return None
             return record
         return None  # pragma: no cover (the loop always returns)
+
+    def _ts_problem(self, ts: int) -> str | None:
+        """Why event time ``ts`` is implausible against the wall clock, or None (limits: 0=off)."""
+        now = int(time.time() * 1000)
+        ahead, behind = self.settings.max_future_ms, self.settings.max_past_ms
+        if ahead and ts > now + ahead:
+            return f"ts {ts} is more than max_future_ms={ahead} ahead of the wall clock"
+        if behind and ts < now - behind:
+            return f"ts {ts} is more than max_past_ms={behind} behind the wall clock"
+        return None
 
     async def _dead_letter(self, event: Ev, kind: str, error: str) -> None:
         message = event.message
@@ -200,7 +214,11 @@ class Guardrail:
         try:
             new_state, decision = self.engine.decide(state, record)
         except Exception as exc:  # a bug must not stop the stream: keep the record, say why
-            log.exception("decide failed on %s", event.message.topic)
+            # No traceback or message in the log: either may quote the record (customer data).
+            m = event.message
+            log.error(
+                "decide failed on %s[%d]@%d: %s", m.topic, m.partition, m.offset, type(exc).__name__
+            )
             await self._dead_letter(event, "internal_error", f"internal_error: {exc!r}")
             return
         if new_state is not state:
@@ -217,6 +235,9 @@ class Guardrail:
             self.metrics.record_event(topic, "signal")
             return
         assert isinstance(record, Recommendation)
+        # The engine remembered this rec_id (a redelivery): the same decision again, sent
+        # again, but counted as a duplicate rather than a new decision.
+        duplicate = new_state is state and stored is not None
         decision_json = serde.encode_json(decision)
         if decision.recommendation is not None:
             out = self.outputs["approved"]
@@ -229,6 +250,9 @@ class Guardrail:
         await self.app.topic(out).send(
             key=key, value=value, headers=headers, key_serializer="raw", value_serializer="raw"
         )
+        if duplicate:
+            self.metrics.record_event(topic, "duplicate")
+            return
         latency = time.perf_counter() - started
         lag = time.time() - record.ts / 1000
         self.metrics.record_decision(decision, latency, lag, channel=record.channel)

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, ge=1, le=65535)
     max_hold_ms: int = Field(2000, ge=0)
     max_value_bytes: int = Field(1_048_576, ge=1)
+    # Event-time sanity limits against the wall clock, 0 = off. A ts more than a day ahead is
+    # a clock or unit bug (dead letter ``ts_out_of_range``). No past limit by default: replays
+    # of old data (the golden files, a backfill) must decide, not be dead-lettered.
+    max_future_ms: int = Field(86_400_000, ge=0)
+    max_past_ms: int = Field(0, ge=0)
     security_protocol: SecurityProtocol = "PLAINTEXT"
     sasl_mechanism: SaslMechanism = "PLAIN"
     sasl_username: str | None = None
