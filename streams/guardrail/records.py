@@ -100,8 +100,9 @@ class Profile(_Record):
             return None
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        # OSError: a key naming a folder of the zone database ("America"), or too long a name.
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"unknown IANA timezone {value[:64]!r}") from exc
         return value
 
 

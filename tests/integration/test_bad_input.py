@@ -96,6 +96,9 @@ def cases(codec: serde.Codec, settings: Settings) -> list[Case]:
              "ts_out_of_range", "max_past_ms"),
         Case("unknown_timezone", "profile", b"c-bad-tz", js(profile),
              "invalid_record", "unknown IANA timezone"),
+        Case("timezone_folder", "profile", b"c-bad-tz-folder",
+             js({**profile, "customer_id": "c-bad-tz-folder", "timezone": "America"}),
+             "invalid_record", "unknown IANA timezone"),
         Case("tombstone", "location", b"c-bad-empty", None, "empty"),
     ]  # fmt: skip
 
@@ -103,7 +106,7 @@ def cases(codec: serde.Codec, settings: Settings) -> list[Case]:
 NAMES = (
     "garbage", "text", "unknown_schema_id", "truncated_avro", "wrong_shape", "missing_field",
     "unknown_enum", "key_mismatch", "oversized", "future_ts", "past_ts", "unknown_timezone",
-    "tombstone",
+    "timezone_folder", "tombstone",
 )  # fmt: skip
 
 

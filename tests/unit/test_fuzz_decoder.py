@@ -240,6 +240,19 @@ def test_valid_records_in_every_encoding_are_decided(data: st.DataObject) -> Non
     assert TALLY["decided"] + TALLY["signal"] > 0
 
 
+@pytest.mark.parametrize("timezone", ["America", "x" * 3000, "Mars/Base", "../etc", "UTC\x00"])
+def test_a_timezone_the_zone_database_cannot_open_is_an_unknown_iana_timezone(
+    timezone: str,
+) -> None:
+    # Found by this fuzz test: ZoneInfo("America") raises IsADirectoryError, a long name
+    # OSError; both escaped the validator and would have stopped the worker.
+    profile = {"event_id": "e", "customer_id": "c", "ts": 1, "timezone": timezone}
+    with pytest.raises(serde.DecodeError) as caught:
+        codec().decode("profile", json.dumps(profile).encode())
+    assert caught.value.error_kind == "invalid_record"
+    assert "unknown IANA timezone" in caught.value.message
+
+
 def test_at_least_10000_records_were_thrown() -> None:
     if not TALLY:
         pytest.skip("run with the fuzz tests above")
