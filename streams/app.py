@@ -161,6 +161,12 @@ class Guardrail:
                     continue
                 await self._dead_letter(event, exc.error_kind, str(exc))
                 return None
+            except Exception as exc:  # a decoder bug must not stop the stream either
+                where = (message.topic, message.partition, message.offset)
+                log.error("decode failed on %s[%d]@%d: %s", *where, type(exc).__name__)
+                error = f"internal_error: decoding raised {type(exc).__name__}"
+                await self._dead_letter(event, "internal_error", error)
+                return None
             if message.key != record.customer_id.encode():
                 await self._dead_letter(
                     event, "key_mismatch", "key_mismatch: message key is not the customer_id"
