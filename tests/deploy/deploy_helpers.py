@@ -17,6 +17,7 @@ from streams.metrics import (
     METRIC_NAMES,
     GuardrailMetrics,
 )
+from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -37,6 +38,22 @@ WORKER_ENV = {
     "GUARDRAIL_DATA_DIR",
 }
 METRICS_PORT = 9108
+#: Every GUARDRAIL_* name the code reads: the Settings fields, and the schemas folder (serde).
+KNOWN_ENV = {f"GUARDRAIL_{name.upper()}" for name in Settings.model_fields} | {
+    "GUARDRAIL_SCHEMAS_DIR"
+}
+
+
+def check_worker_env(env: dict[str, str]) -> Settings:
+    """``env`` names only settings the worker has, and its values pass their validation."""
+    unknown = {k for k in env if k.startswith("GUARDRAIL_")} - KNOWN_ENV
+    assert not unknown, f"not worker settings: {sorted(unknown)}"
+    values = {
+        k.removeprefix("GUARDRAIL_").lower(): v
+        for k, v in env.items()
+        if k.startswith("GUARDRAIL_") and k != "GUARDRAIL_SCHEMAS_DIR"
+    }
+    return Settings(**values)
 
 
 def load_yaml(path: Path) -> Any:

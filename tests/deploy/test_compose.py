@@ -6,6 +6,7 @@ import glob
 import re
 from typing import Any
 
+import click
 from deploy_helpers import (
     COMPOSE,
     DEPLOY,
@@ -13,8 +14,11 @@ from deploy_helpers import (
     PROMETHEUS,
     ROOT,
     WORKER_ENV,
+    check_worker_env,
     load_yaml,
 )
+
+from streams.cli import main
 
 SERVICES = {"kafka", "registry", "worker", "generator", "prometheus", "grafana"}
 DOCKERFILE = DEPLOY / "Dockerfile"
@@ -74,6 +78,8 @@ def test_dockerfile_copies_only_what_exists_and_runs_the_worker() -> None:
                 assert (ROOT / source).exists(), source
     assert 'ENTRYPOINT ["guardrail"]' in text and 'CMD ["worker"]' in text
     assert f"GUARDRAIL_METRICS_PORT={METRICS_PORT}" in text
+    env = dict(re.findall(r"(GUARDRAIL_\w+)=(\S+)", text))
+    check_worker_env(env)
 
 
 def test_worker_env_uses_only_known_names_and_agrees_with_the_stack() -> None:
@@ -81,8 +87,7 @@ def test_worker_env_uses_only_known_names_and_agrees_with_the_stack() -> None:
     env = s["worker"]["environment"]
     assert set(env) == WORKER_ENV
     for name in ("worker", "generator"):
-        unknown = {k for k in s[name]["environment"] if k.startswith("GUARDRAIL_")} - WORKER_ENV
-        assert not unknown, (name, unknown)
+        check_worker_env(s[name]["environment"])
     assert env["GUARDRAIL_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert env["GUARDRAIL_SCHEMA_REGISTRY_URL"] == "http://registry:8080/apis/ccompat/v7"
     assert env["GUARDRAIL_STORE"].startswith(("rocksdb://", "memory://"))
@@ -106,7 +111,17 @@ def test_ports_agree_with_the_scrape_config() -> None:
     assert "8080" in s["registry"]["ports"][0].split(":")
 
 
+def _options(command: click.Command) -> set[str]:
+    return {opt for param in command.params for opt in getattr(param, "opts", [])}
+
+
 def test_generator_feeds_kafka_with_the_cli() -> None:
-    script = " ".join(services()["generator"]["command"])
+    script = " ".join(services()["generator"]["command"]).replace("\\\n", " ")
     assert "guardrail generate" in script
     assert "guardrail replay --kafka" in script
+    # every option the script passes exists on its subcommand
+    for name, command in main.commands.items():
+        for call in re.findall(rf"guardrail {name}\b(.*?)(?:&&|;|\n|$)", script):
+            flags = set(re.findall(r"(?<!\S)(--[a-z-]+)", call))
+            assert flags <= _options(command), (name, flags - _options(command))
+    assert services()["worker"]["command"] == ["worker"] and "worker" in main.commands

@@ -6,7 +6,14 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from deploy_helpers import K8S, METRICS_PORT, WORKER_ENV, load_yaml, load_yaml_all
+from deploy_helpers import (
+    K8S,
+    METRICS_PORT,
+    WORKER_ENV,
+    check_worker_env,
+    load_yaml,
+    load_yaml_all,
+)
 
 from streams.guardrail.policy import load_policy
 
@@ -66,7 +73,9 @@ def test_statefulset_runs_the_worker_as_specified() -> None:
     (container,) = pod["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
     assert set(env) == WORKER_ENV
-    assert int(env["GUARDRAIL_METRICS_PORT"]) == METRICS_PORT
+    settings = check_worker_env(env)
+    assert settings.metrics_port == METRICS_PORT
+    assert settings.store == "rocksdb://", "a pod keeps its state on its volume"
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports["metrics"] == METRICS_PORT
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
