@@ -95,6 +95,9 @@ class Guardrail:
         )
         self.orderers: dict[int, PartitionOrderer[tuple[Ev, Event]]] = {}
         self.last_offset: dict[TP, int] = {}
+        # The agent and the overdue timer both release held events; one at a time, or one
+        # could decide a later event while the other still awaits the send of an earlier one.
+        self.releasing = asyncio.Lock()
 
     # -- ordering ---------------------------------------------------------------------------
 
@@ -139,15 +142,18 @@ class Guardrail:
             return
         rank = RECOMMENDATION_RANK if kind == "recommendation" else SIGNAL_RANK
         orderer = self._orderer(message.partition)
-        orderer.push(message.topic, record.ts, rank, (event, record), time.time())
+        orderer.push(
+            message.topic, record.ts, rank, (event, record), time.time(), record.customer_id
+        )
         await self.release(message.partition)
 
     async def release(self, partition: int) -> None:
-        orderer = self._orderer(partition)
-        ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
-        for held_event, record in ready:
-            await self._handle(held_event, record)
-            held_event.ack()
+        async with self.releasing:
+            orderer = self._orderer(partition)
+            ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
+            for held_event, record in ready:
+                await self._handle(held_event, record)
+                held_event.ack()
 
     async def _decode(self, event: Ev, kind: str) -> Event | None:
         message = event.message
@@ -286,15 +292,16 @@ class Guardrail:
     async def _release_outside_stream(self, partition: int) -> None:
         # Table writes take their changelog partition from the current event, so an overdue
         # release outside the agent runs in the context of the last held event it releases.
-        orderer = self._orderer(partition)
-        ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
-        for held_event, record in ready:
-            token = _current_event.set(weakref.ref(held_event))
-            try:
-                await self._handle(held_event, record)
-            finally:
-                _current_event.reset(token)
-            held_event.ack()
+        async with self.releasing:
+            orderer = self._orderer(partition)
+            ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
+            for held_event, record in ready:
+                token = _current_event.set(weakref.ref(held_event))
+                try:
+                    await self._handle(held_event, record)
+                finally:
+                    _current_event.reset(token)
+                held_event.ack()
 
 
 def create_app(

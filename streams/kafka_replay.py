@@ -1,7 +1,11 @@
 """`guardrail replay --kafka`: produce a replay file onto the input topics, collect decisions.
 
 Every event goes to its topic keyed by ``customer_id`` (one producer, idempotent, so each
-partition keeps file order), then the decisions are read back from the approved and
+partition keeps file order). A customer's events also reach the broker in file order across
+topics: the producer batches per partition, so an event could otherwise be written before an
+earlier one of the same customer still lingering in another topic's batch, where no consumer
+can see it yet. Before an event goes to another topic than its customer's events still in
+flight, those are flushed. Then the decisions are read back from the approved and
 suppressed topics, starting at their end offsets from before the first send, and written in
 input order. A running worker decides; this command only feeds it and listens.
 """
@@ -72,10 +76,19 @@ def parse_events(lines: Iterable[str]) -> tuple[list[Event], list[tuple[int, str
     return events, rejected
 
 
-def decision_of(topic_kind: str, value: bytes, headers: list[tuple[str, bytes]] | None) -> Decision:
-    """The full decision carried by an output record (approved ones carry it in a header)."""
+def decision_of(
+    topic_kind: str,
+    value: bytes,
+    headers: list[tuple[str, bytes]] | None,
+    codec: serde.Codec | None = None,
+) -> Decision:
+    """The full decision carried by an output record (approved ones carry it in a header).
+
+    Suppressed values are in the wire format when the worker has a schema registry: pass a
+    ``codec`` with that registry to read them.
+    """
     if topic_kind == "suppressed":
-        return serde.Codec().decode("decision", value)  # type: ignore[return-value]
+        return (codec or serde.Codec()).decode("decision", value)  # type: ignore[return-value]
     for name, header in headers or ():
         if name == DECISION_HEADER:
             return serde.decode_json("decision", header)  # type: ignore[return-value]
@@ -105,7 +118,7 @@ def replay_to_kafka(
         consumer.assign(_end_offsets(consumer, listen))
         _produce(events, settings, progress)
         wanted = [e.rec_id for e in events if isinstance(e, Recommendation)]
-        got = _collect(consumer, listen, wanted, timeout_s, progress)
+        got = _collect(consumer, listen, wanted, timeout_s, progress, codec=_codec(settings))
     finally:
         consumer.close()
     queues: dict[str, deque[Decision]] = defaultdict(deque)
@@ -115,40 +128,58 @@ def replay_to_kafka(
     return KafkaReplayResult(ordered, len(events), rejected)
 
 
-def _produce(events: list[Event], settings: Settings, progress: Progress | None) -> None:
-    codec = serde.Codec(
+def _codec(settings: Settings) -> serde.Codec:
+    return serde.Codec(
         serde.registry_client(settings.schema_registry_url)
         if settings.schema_registry_url
         else None
     )
+
+
+def _produce(events: list[Event], settings: Settings, progress: Progress | None) -> None:
+    codec = _codec(settings)
     topics = settings.input_topics()
     producer = Producer(producer_config(settings))
     failures: list[str] = []
+    # customer key -> [topic, events not yet acknowledged] (only the last topic can be pending)
+    in_flight: dict[bytes, list[Any]] = {}
 
-    def delivered(err: object, _msg: object) -> None:
+    def delivered(err: object, msg: Any) -> None:
         if err is not None:
             failures.append(str(err))
+        entry = in_flight.get(msg.key())
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del in_flight[msg.key()]
+
+    def flush() -> None:
+        remaining = producer.flush(60)
+        if failures or remaining:
+            raise KafkaException(
+                f"{len(failures) + remaining} events not delivered: "
+                f"{failures[:1] or 'flush timeout'}"
+            )
 
     for n, event in enumerate(events, start=1):
         kind = event_type(event)
         topic = topics[kind]
         value = codec.encode(kind, event, topic)
+        key = event.customer_id.encode()
+        entry = in_flight.get(key)
+        if entry is not None and entry[0] != topic:
+            flush()  # the customer's earlier events on another topic land first
+        in_flight.setdefault(key, [topic, 0])[1] += 1
         while True:
             try:
-                producer.produce(
-                    topic, value=value, key=event.customer_id.encode(), on_delivery=delivered
-                )
+                producer.produce(topic, value=value, key=key, on_delivery=delivered)
                 break
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
         if progress and n % 10_000 == 0:
             progress("produced", n, len(events))
-    remaining = producer.flush(60)
-    if failures or remaining:
-        raise KafkaException(
-            f"{len(failures) + remaining} events not delivered: {failures[:1] or 'flush timeout'}"
-        )
+    flush()
     if progress:
         progress("produced", len(events), len(events))
 
@@ -159,6 +190,7 @@ def _collect(
     wanted: list[str],
     timeout_s: float,
     progress: Progress | None,
+    codec: serde.Codec | None = None,
 ) -> list[Decision]:
     missing: dict[str, int] = defaultdict(int)
     for rec_id in wanted:
@@ -175,7 +207,7 @@ def _collect(
                 continue
             raw_headers: Any = message.headers() or []
             headers = [(k, v) for k, v in raw_headers if isinstance(v, bytes)]
-            decision = decision_of(listen[topic], value, headers)
+            decision = decision_of(listen[topic], value, headers, codec)
             if missing.get(decision.rec_id, 0) > 0:
                 missing[decision.rec_id] -= 1
                 outstanding -= 1

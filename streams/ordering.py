@@ -5,9 +5,16 @@ across topics: a recommendation can reach the worker before a purchase that was 
 earlier on another topic. Like Kafka Streams' timestamp synchronization (`max.task.idle.ms`),
 the worker holds each partition's events in a small buffer and releases them in event-time
 order (ties: signals before recommendations, then arrival order) once every input topic of that
-partition has been read past the event's time or has nothing more to read (caught up). An
-event held longer than ``max_hold_s`` of wall time is released anyway, so a stalled topic
-delays decisions by at most that much and never blocks them.
+partition has been read past the event's time *for the event's customer* or has nothing more
+to read (caught up). An event held longer than ``max_hold_s`` of wall time is released anyway,
+so a stalled topic delays decisions by at most that much and never blocks them.
+
+"Read past" is per customer (the record key), not per partition: a partition mixes many
+customers whose event times need not be monotonic (a replay file, a backfill, a slow
+producer), so another customer's later event on a topic says nothing about this customer's
+earlier one still unread there. Per customer it is sound as long as each producer writes one
+customer's events of one topic in event-time order. What was read per customer is only kept
+while that customer has held events, so the memory stays bounded by the buffer.
 
 This module is pure (the wall clock is passed in) so the release rule is unit-tested alone.
 """
@@ -35,6 +42,7 @@ class _Held(Generic[T]):
     rank: int
     seq: int
     wall: float = field(compare=False)
+    key: str = field(compare=False)
     item: T = field(compare=False)
 
 
@@ -46,28 +54,42 @@ class PartitionOrderer(Generic[T]):
         self.max_hold_s = max_hold_s
         self._heap: list[_Held[T]] = []
         self._seq = itertools.count()
-        # The latest event time read from each topic of this partition (None: nothing yet).
-        self.last_ts: dict[str, int | None] = dict.fromkeys(self.topics)
+        # Per customer with held events: the latest event time read from each topic.
+        self.last_ts: dict[str, dict[str, int]] = {}
+        self._held: dict[str, int] = {}  # customer -> how many of its events are held
 
     def __len__(self) -> int:
         return len(self._heap)
 
-    def push(self, topic: str, ts: int, rank: int, item: T, wall: float) -> None:
-        """Hold ``item``, read from ``topic`` with event time ``ts``."""
-        previous = self.last_ts.get(topic)
+    def push(self, topic: str, ts: int, rank: int, item: T, wall: float, key: str = "") -> None:
+        """Hold ``item`` of customer ``key``, read from ``topic`` with event time ``ts``."""
+        seen = self.last_ts.setdefault(key, {})
+        previous = seen.get(topic)
         if previous is None or ts > previous:
-            self.last_ts[topic] = ts
-        heapq.heappush(self._heap, _Held(ts, rank, next(self._seq), wall, item))
+            seen[topic] = ts
+        self._held[key] = self._held.get(key, 0) + 1
+        heapq.heappush(self._heap, _Held(ts, rank, next(self._seq), wall, key, item))
+
+    def _pop(self) -> T:
+        held = heapq.heappop(self._heap)
+        left = self._held[held.key] - 1
+        if left:
+            self._held[held.key] = left
+        else:
+            del self._held[held.key]
+            del self.last_ts[held.key]
+        return held.item
 
     def oldest_wall(self) -> float | None:
         """Wall time at which the longest-held event arrived (None when empty)."""
         return min((h.wall for h in self._heap), default=None)
 
     def _may_release(self, held: _Held[T], caught_up: CaughtUp) -> bool:
+        seen = self.last_ts.get(held.key, {})
         for topic in self.topics:
-            last = self.last_ts[topic]
+            last = seen.get(topic)
             if last is not None and last > held.ts:
-                continue  # this topic has moved past the event's time
+                continue  # this topic has moved past the event's time, for this customer
             if caught_up(topic, held.wall):
                 continue  # nothing more to read from it, as known since the event arrived
             return False
@@ -92,12 +114,12 @@ class PartitionOrderer(Generic[T]):
                 and not any(wall - h.wall >= self.max_hold_s for h in heap)
             ):
                 break
-            ready.append(heapq.heappop(heap).item)
+            ready.append(self._pop())
         return ready
 
     def drain(self) -> list[T]:
         """Release everything, in order (shutdown or partition revoked)."""
         ready = []
         while self._heap:
-            ready.append(heapq.heappop(self._heap).item)
+            ready.append(self._pop())
         return ready
