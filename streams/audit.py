@@ -48,6 +48,7 @@ Progress = Callable[[str, int, int], None]
 Ends = dict[tuple[str, int], tuple[int, int]]  # (topic, partition) -> (start, end) offsets
 
 BATCH = 10_000
+IDLE_TIMEOUT_S = 60.0
 _OURS = b'{"rec_id":"'
 
 
@@ -171,10 +172,15 @@ class Auditor:
         consumer.assign([TopicPartition(topic, p, ranges[(topic, p)][0]) for p in todo])
         last_report = time.monotonic()
         eof = KafkaError._PARTITION_EOF
+        idle_since = time.monotonic()
         handled = 0
         try:
             while todo:
                 messages: list[Any] = consumer.consume(num_messages=BATCH, timeout=0.5)
+                if not messages:
+                    self._check_idle(consumer, topic, todo, idle_since)
+                    continue
+                idle_since = time.monotonic()
                 for message in messages:
                     partition = message.partition()
                     error = message.error()
@@ -199,6 +205,19 @@ class Auditor:
                     last_report = now
         finally:
             consumer.unassign()
+
+    def _check_idle(
+        self, consumer: Consumer, topic: str, todo: dict[int, int], idle_since: float
+    ) -> None:
+        """Nothing came: partitions already at their end (transaction markers, compaction
+        gaps) are done; a partition stuck below its end for too long is an error."""
+        positions = consumer.position([TopicPartition(topic, p) for p in todo])
+        for tp in positions:
+            if tp.offset >= 0 and tp.offset >= todo[tp.partition]:
+                del todo[tp.partition]
+        if todo and time.monotonic() - idle_since > IDLE_TIMEOUT_S:
+            stuck = ", ".join(f"{topic}[{p}] before {end}" for p, end in sorted(todo.items()))
+            raise AuditError(f"no records for {IDLE_TIMEOUT_S:g} s, still to read: {stuck}")
 
     def _on_dead_letter(self, message: Any) -> None:
         self.report.dead_letters += 1
