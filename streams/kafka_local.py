@@ -19,6 +19,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -36,7 +37,14 @@ from streams.jvm_fetch import (
     kafka_classpath,
 )
 
-__all__ = ["LocalKafka", "LocalRegistry", "LocalStackError", "free_port", "free_ports"]
+__all__ = [
+    "LocalKafka",
+    "LocalRegistry",
+    "LocalStackError",
+    "SaslSslListener",
+    "free_port",
+    "free_ports",
+]
 
 HOST = "127.0.0.1"
 
@@ -226,19 +234,61 @@ class _JavaService:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class SaslSslListener:
+    """A second, SASL_SSL listener (SASL/PLAIN over TLS) for clients; see ``streams.tls``.
+
+    ``keystore`` is a PEM file: the broker's unencrypted PKCS#8 key, then its certificate
+    chain. ``users`` maps user names to passwords; the password never shows in ``repr``.
+    """
+
+    port: int
+    keystore: Path
+    users: dict[str, str] = field(repr=False)
+
+    def jaas(self) -> str:
+        for name, password in self.users.items():
+            if not name.isidentifier() or any(c in password for c in '"\\;\n'):
+                raise ValueError("SASL user names must be identifiers, passwords free of quotes")
+        users = " ".join(f'user_{name}="{password}"' for name, password in self.users.items())
+        return f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
+
+
 def render_server_properties(
-    *, port: int, controller_port: int, log_dir: Path, node_id: int = 1
+    *,
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    node_id: int = 1,
+    sasl_ssl: SaslSslListener | None = None,
 ) -> str:
-    """``server.properties`` for a single-node KRaft broker+controller on 127.0.0.1."""
+    """``server.properties`` for a single-node KRaft broker+controller on 127.0.0.1.
+
+    Brokers and controller talk PLAINTEXT on 127.0.0.1; ``sasl_ssl`` adds a client listener.
+    """
+    listeners = f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}"
+    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    secure: dict[str, Any] = {}
+    if sasl_ssl is not None:
+        listeners += f",SASL_SSL://{HOST}:{sasl_ssl.port}"
+        protocols += ",SASL_SSL:SASL_SSL"
+        prefix = "listener.name.sasl_ssl."
+        secure = {
+            "sasl.enabled.mechanisms": "PLAIN",
+            f"{prefix}plain.sasl.jaas.config": sasl_ssl.jaas(),
+            f"{prefix}ssl.keystore.type": "PEM",
+            f"{prefix}ssl.keystore.location": str(sasl_ssl.keystore),
+        }
     settings: dict[str, Any] = {
         "process.roles": "broker,controller",
         "node.id": node_id,
         "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
-        "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+        "listeners": listeners,
+        "advertised.listeners": listeners,
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": protocols,
+        **secure,
         "log.dirs": str(log_dir),
         "num.partitions": 1,
         "auto.create.topics.enable": "false",
@@ -308,10 +358,12 @@ class LocalKafka(_JavaService):
         heap: str = "512m",
         cache: Path | None = None,
         echo: Echo | None = None,
+        sasl_ssl: SaslSslListener | None = None,
     ) -> None:
         home = Path(data_dir) if data_dir else Path.cwd() / "var" / f"kafka-{port}"
         super().__init__(home, echo)
         self.port = port
+        self.sasl_ssl = sasl_ssl
         self.controller_port = controller_port or port + 1
         self.version = version
         self.heap = heap
@@ -323,6 +375,13 @@ class LocalKafka(_JavaService):
     def bootstrap(self) -> str:
         """The ``bootstrap.servers`` string, ``127.0.0.1:PORT``."""
         return f"{HOST}:{self.port}"
+
+    @property
+    def sasl_ssl_bootstrap(self) -> str:
+        """``bootstrap.servers`` of the SASL_SSL listener (only with ``sasl_ssl``)."""
+        if self.sasl_ssl is None:
+            raise LocalStackError("this broker has no SASL_SSL listener")
+        return f"{HOST}:{self.sasl_ssl.port}"
 
     @property
     def log_file(self) -> Path:
@@ -339,14 +398,21 @@ class LocalKafka(_JavaService):
             return self
         self._check_port(self.port, "Kafka listener")
         self._check_port(self.controller_port, "Kafka controller", "--controller-port")
+        if self.sasl_ssl is not None:
+            self._check_port(self.sasl_ssl.port, "Kafka SASL_SSL listener")
         java = find_java(17, f"Kafka {self.version}")
         classpath = kafka_classpath(self.version, cache=self.cache, echo=self.echo)
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         self.properties_file.write_text(
             render_server_properties(
-                port=self.port, controller_port=self.controller_port, log_dir=self.log_dir
+                port=self.port,
+                controller_port=self.controller_port,
+                log_dir=self.log_dir,
+                sasl_ssl=self.sasl_ssl,
             )
         )
+        if self.sasl_ssl is not None:
+            self.properties_file.chmod(0o600)  # it holds the SASL passwords
         log4j = self.home / "log4j2.properties"
         log4j.write_text(render_log4j2(self.home / "logs"))
         jvm = [
