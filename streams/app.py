@@ -14,6 +14,7 @@ import logging
 import ssl
 import time
 import weakref
+from collections import deque
 from typing import Any
 
 import faust
@@ -36,9 +37,13 @@ log = logging.getLogger(__name__)
 TABLE_NAME = "customer-state"
 REGISTRY_RETRIES = 10
 Ev = EventT[bytes]
-GAUGE_INTERVAL_S = 10.0
 # How often held events of quiet partitions are looked at again.
-RELEASE_INTERVAL_S = 0.1
+RELEASE_INTERVAL_S = 0.02
+# faust hardcodes aiokafka's fetch_max_wait_ms=1500: on a quiet broker the fetch response that
+# confirms a partition caught up (see _caught_up) came up to 1.5 s late. Set on the live fetcher.
+FETCH_MAX_WAIT_MS = 50
+# High watermarks seen per input partition, with the time of their fetch response.
+HIGHWATER_HISTORY = 32
 
 
 def _credentials(settings: Settings) -> Any:
@@ -86,6 +91,8 @@ class Guardrail:
         self.codec = serde.Codec(registry, max_value_bytes=settings.max_value_bytes)
         self.kinds = {topic: kind for kind, topic in settings.input_topics().items()}
         self.outputs = settings.output_topics()
+        # One Topic object per output, built once (app.topic() per send was a hot spot).
+        self.out_topics = {topic: app.topic(topic) for topic in self.outputs.values()}
         self.table = app.Table(
             TABLE_NAME,
             default=None,
@@ -95,9 +102,12 @@ class Guardrail:
         )
         self.orderers: dict[int, PartitionOrderer[tuple[Ev, Event]]] = {}
         self.last_offset: dict[TP, int] = {}
+        self.highwaters: dict[TP, deque[tuple[int, int]]] = {}
+        self.fetch_tuned = False
         # The agent and the overdue timer both release held events; one at a time, or one
         # could decide a later event while the other still awaits the send of an earlier one.
         self.releasing = asyncio.Lock()
+        self.lag_partitions: set[TP] = set()  # partitions with a consumer-lag series
 
     # -- ordering ---------------------------------------------------------------------------
 
@@ -118,12 +128,28 @@ class Guardrail:
         consumer: Any = self.app.consumer  # faust's Consumer; its aiokafka client is inside
         try:
             highwater = consumer.highwater(tp)
+            aio = consumer._thread._ensure_consumer()
             # aiokafka's time (epoch ms) of the fetch response that set the high watermark
-            polled = consumer._thread._ensure_consumer().last_poll_timestamp(tp)
+            polled = aio.last_poll_timestamp(tp)
         except (AssertionError, AttributeError, KeyError):  # not assigned here (any more)
             return True
-        if highwater is None or polled is None or polled / 1000 < since:
+        if not self.fetch_tuned and getattr(aio, "_fetcher", None) is not None:
+            aio._fetcher._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+            self.fetch_tuned = True
+        if highwater is None or polled is None:
             return False
+        # Any high watermark from a response after ``since`` bounds what was there before;
+        # the first such one is the easiest to reach (later ones count newer records too,
+        # and under a steady stream every partition's newest one keeps moving ahead).
+        seen = self.highwaters.get(tp)
+        if seen is None:
+            seen = self.highwaters[tp] = deque(maxlen=HIGHWATER_HISTORY)
+        if not seen or seen[-1][0] != polled:
+            seen.append((polled, highwater))
+        first = next((hw for at, hw in seen if at / 1000 >= since), None)
+        if first is None:
+            return False
+        highwater = first
         last = self.last_offset.get(tp)
         if last is None:
             committed = consumer._committed_offset.get(tp)
@@ -148,6 +174,8 @@ class Guardrail:
         await self.release(message.partition)
 
     async def release(self, partition: int) -> None:
+        if self.app.rebalancing:
+            return  # held: after the rebalance this partition may belong to another worker
         async with self.releasing:
             orderer = self._orderer(partition)
             ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
@@ -235,6 +263,10 @@ class Guardrail:
             return
         if new_state is not state:
             if isinstance(record, Profile) and record.erase and key in self.table:
+                # Erasure forgets the remembered rec_ids too. Commit what was handled before
+                # it first: otherwise a crash after the tombstone redelivers earlier
+                # recommendations, decided again as erased (see docs/reliability.md).
+                await self.app.consumer.commit()
                 # Erasure: a tombstone first, so compaction forgets everything that was.
                 del self.table[key]
             if new_state.is_empty():
@@ -250,6 +282,7 @@ class Guardrail:
         # The engine remembered this rec_id (a redelivery): the same decision again, sent
         # again, but counted as a duplicate rather than a new decision.
         duplicate = new_state is state and stored is not None
+        latency = time.perf_counter() - started  # state read, decide, state write; not the send
         decision_json = serde.encode_json(decision)
         if decision.recommendation is not None:
             out = self.outputs["approved"]
@@ -259,13 +292,12 @@ class Guardrail:
             out = self.outputs["suppressed"]
             value = self.codec.encode("decision", decision, out)
             headers = {}
-        await self.app.topic(out).send(
+        await self.out_topics[out].send(
             key=key, value=value, headers=headers, key_serializer="raw", value_serializer="raw"
         )
         if duplicate:
             self.metrics.record_event(topic, "duplicate")
             return
-        latency = time.perf_counter() - started
         lag = time.time() - record.ts / 1000
         self.metrics.record_decision(decision, latency, lag, channel=record.channel)
 
@@ -273,21 +305,51 @@ class Guardrail:
 
     async def release_overdue(self) -> None:
         """Release held events whose partition has gone quiet (see ``PartitionOrderer``)."""
+        if self.app.rebalancing:
+            return
         for partition, orderer in list(self.orderers.items()):
             if len(orderer):
                 await self._release_outside_stream(partition)
 
     def refresh_gauges(self) -> None:
-        self.metrics.set_customers(len(self.table))
-        consumer = self.app.consumer
-        for tp in consumer.assignment():
-            if tp.topic not in self.kinds:
-                continue
+        """Customers in the store; consumer lag (end offset minus committed offset) per
+        assigned input partition. Partitions no longer assigned lose their lag series."""
+        self.metrics.set_customers(len(self.table))  # RocksDB: a key scan
+        consumer: Any = self.app.consumer
+        assigned = {tp for tp in consumer.assignment() if tp.topic in self.kinds}
+        self.forget_partitions(assigned)
+        for tp in assigned:
             highwater = consumer.highwater(tp)
-            last = self.last_offset.get(tp)
-            if highwater is not None:
-                lag = highwater - (last + 1 if last is not None else highwater)
-                self.metrics.set_consumer_lag(tp.topic, tp.partition, lag)
+            if highwater is None:
+                continue
+            committed = consumer._committed_offset.get(tp)  # faust's: the next offset to read
+            if committed is None:  # nothing committed by the group yet
+                last = self.last_offset.get(tp)
+                committed = last + 1 if last is not None else 0
+            self.metrics.set_consumer_lag(tp.topic, tp.partition, highwater - committed)
+            self.lag_partitions.add(tp)
+
+    def drop_held(self, assigned: set[TP]) -> None:
+        """Forget held events of partitions no longer assigned here, unacknowledged.
+
+        Their offsets were never committed, so the partition's new owner reads them again;
+        dropping the references also lets faust stop waiting for them (its unacked set is
+        weak).
+        """
+        kept = {tp.partition for tp in assigned}
+        for partition in list(self.orderers):
+            if partition not in kept:
+                del self.orderers[partition]
+        for tp in list(self.last_offset):
+            if tp not in assigned:
+                del self.last_offset[tp]
+
+    def forget_partitions(self, assigned: set[TP]) -> None:
+        """Drop the lag series of every partition not in ``assigned`` (after a rebalance)."""
+        for tp in self.lag_partitions - assigned:
+            self.metrics.remove_consumer_lag(tp.topic, tp.partition)
+        self.lag_partitions &= assigned
+
 
     async def _release_outside_stream(self, partition: int) -> None:
         # Table writes take their changelog partition from the current event, so an overdue
@@ -304,6 +366,33 @@ class Guardrail:
                 held_event.ack()
 
 
+def faust_options(settings: Settings) -> dict[str, Any]:
+    """The faust (aiokafka) options of the worker; `guardrail bench` reuses them."""
+    return dict(
+        broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        # Batch sends for 5 ms (as our confluent producers do): with faust's default of 0,
+        # every send became its own produce request, the worker's biggest cost (bench kafka).
+        producer_linger=0.005,
+        web_port=settings.web_port,
+        web_host="127.0.0.1",
+        key_serializer="raw",
+        value_serializer="raw",
+        table_standby_replicas=0,
+        # Held events are unacknowledged on purpose: do not wait for them on a rebalance or a
+        # stop (they are re-read from their uncommitted offsets by whoever owns them next).
+        stream_wait_empty=False,
+        processing_guarantee="exactly_once" if settings.exactly_once else "at_least_once",
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -314,23 +403,7 @@ def create_app(
     policy = policy if policy is not None else load_policy(settings.policy)
     metrics = GuardrailMetrics(registry if registry is not None else CollectorRegistry())
     metrics.set_info(policy.version, package_version())
-    app = faust.App(
-        settings.app_id,
-        broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
-        broker_credentials=_credentials(settings),
-        store=settings.store,
-        datadir=str(settings.data_dir),
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
-        topic_allow_declare=True,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        web_port=settings.web_port,
-        web_host="127.0.0.1",
-        key_serializer="raw",
-        value_serializer="raw",
-        table_standby_replicas=0,
-    )
+    app = faust.App(settings.app_id, **faust_options(settings))
     setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="faust")
     guardrail = Guardrail(app, settings, policy, metrics)
     inputs = app.topic(
@@ -352,9 +425,17 @@ def create_app(
     async def release_overdue() -> None:
         await guardrail.release_overdue()
 
-    @app.timer(interval=GAUGE_INTERVAL_S)
+    @app.timer(interval=settings.gauge_interval_s)
     async def refresh_gauges() -> None:
         guardrail.refresh_gauges()
+
+    @app.on_partitions_assigned.connect
+    def on_assigned(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        # Rebalances are eager: every partition is revoked, then the new set assigned, so
+        # the ones revoked for good are those not assigned again. args[0]: the assigned TPs.
+        assigned = {tp for tp in args[0] if tp.topic in guardrail.kinds}
+        guardrail.drop_held(assigned)
+        guardrail.forget_partitions(assigned)
 
     @app.task
     async def serve_metrics() -> None:

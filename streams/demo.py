@@ -27,9 +27,8 @@ from types import FrameType
 from typing import Any
 
 import click
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer
 
-from streams import serde
 from streams.demo_report import (
     ProgressLine,
     choose_examples,
@@ -40,10 +39,10 @@ from streams.demo_report import (
     heading,
     timings_text,
 )
-from streams.guardrail.records import Decision, Event, Recommendation, event_type
+from streams.guardrail.records import Decision, Event, Recommendation
 from streams.jvm_fetch import KAFKA_VERSION, LocalStackError, cache_dir, find_java, kafka_classpath
 from streams.kafka_local import HOST, LocalKafka, port_in_use
-from streams.kafka_replay import Progress, _collect, _end_offsets, producer_config
+from streams.kafka_replay import Progress, collect_decisions, end_offsets, produce_events
 from streams.settings import Settings
 from streams.worker_process import WorkerFailed, WorkerProcess
 
@@ -177,57 +176,6 @@ def _quiet_logger() -> logging.Logger:
     return logger
 
 
-def _produce_in_customer_order(
-    events: list[Event], settings: Settings, progress: Progress
-) -> int:
-    """Produce ``events`` so that each customer's events reach the broker in file order.
-
-    One producer keeps order within a partition, not across topics: a customer's
-    recommendation and the purchase after it sit on different topics, and squeezing 90 days
-    of events into one second lets the later purchase land first, which the worker could not
-    tell from real time. So before a customer's event goes to another topic than their
-    previous unacknowledged one, the producer is flushed. Returns the number of flushes.
-    """
-    codec = serde.Codec(None)
-    topics = settings.input_topics()
-    producer = Producer({**producer_config(settings), "logger": _quiet_logger()})
-    failures: list[str] = []
-
-    def delivered(err: object, _msg: object) -> None:
-        if err is not None:
-            failures.append(str(err))
-
-    in_flight: dict[str, str] = {}  # customer -> topic of their unacknowledged events
-    flushes = 0
-    for n, event in enumerate(events, start=1):
-        kind = event_type(event)
-        topic = topics[kind]
-        if in_flight.get(event.customer_id, topic) != topic:
-            producer.flush(60)
-            in_flight.clear()
-            flushes += 1
-        in_flight[event.customer_id] = topic
-        value = codec.encode(kind, event, topic)
-        while True:
-            try:
-                producer.produce(
-                    topic, value=value, key=event.customer_id.encode(), on_delivery=delivered
-                )
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
-        if n % 250 == 0:
-            progress("produced", n, len(events))
-    remaining = producer.flush(60)
-    if failures or remaining:
-        raise KafkaException(
-            f"{len(failures) + remaining} events not delivered: {failures[:1] or 'flush timeout'}"
-        )
-    progress("produced", len(events), len(events))
-    return flushes
-
-
 def stream_through_kafka(
     events: list[Event],
     settings: Settings,
@@ -247,11 +195,11 @@ def stream_through_kafka(
     })
     wanted = [e.rec_id for e in events if isinstance(e, Recommendation)]
     try:
-        consumer.assign(_end_offsets(consumer, listen))
+        consumer.assign(end_offsets(consumer, listen))
         started = time.monotonic()
-        _produce_in_customer_order(events, settings, progress)
+        produce_events(events, settings, progress, logger=_quiet_logger())
         produced = time.monotonic()
-        got = _collect(consumer, listen, wanted, timeout_s, progress)
+        got = collect_decisions(consumer, listen, wanted, timeout_s, progress)
     finally:
         consumer.close()
     notes.append(f"produced in {produced - started:.1f} s, the last decision "

@@ -50,7 +50,7 @@ def producer_config(settings: Settings) -> dict[str, object]:
     }
 
 
-def _end_offsets(consumer: Consumer, topics: Iterable[str]) -> list[TopicPartition]:
+def end_offsets(consumer: Consumer, topics: Iterable[str]) -> list[TopicPartition]:
     metadata = consumer.list_topics(timeout=15)
     positions = []
     for topic in topics:
@@ -115,10 +115,12 @@ def replay_to_kafka(
         }
     )
     try:
-        consumer.assign(_end_offsets(consumer, listen))
-        _produce(events, settings, progress)
+        consumer.assign(end_offsets(consumer, listen))
+        produce_events(events, settings, progress)
         wanted = [e.rec_id for e in events if isinstance(e, Recommendation)]
-        got = _collect(consumer, listen, wanted, timeout_s, progress, codec=_codec(settings))
+        got = collect_decisions(
+            consumer, listen, wanted, timeout_s, progress, codec=_codec(settings)
+        )
     finally:
         consumer.close()
     queues: dict[str, deque[Decision]] = defaultdict(deque)
@@ -136,55 +138,66 @@ def _codec(settings: Settings) -> serde.Codec:
     )
 
 
-def _produce(events: list[Event], settings: Settings, progress: Progress | None) -> None:
+def produce_events(
+    events: list[Event],
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    logger: Any = None,
+) -> int:
+    """Produce ``events`` so that each customer's events reach the broker in file order.
+
+    One producer keeps order within a partition, not across topics: a customer's purchase
+    and the recommendation after it sit on different topics, and squeezing days of events
+    into a second lets the later one land first, which the worker cannot tell from real
+    time. So before a customer's event goes to another topic than their previous
+    unacknowledged one, the producer is flushed. Returns the number of flushes.
+    """
     codec = _codec(settings)
     topics = settings.input_topics()
-    producer = Producer(producer_config(settings))
+    config = producer_config(settings)
+    if logger is not None:
+        config["logger"] = logger
+    producer = Producer(config)
     failures: list[str] = []
-    # customer key -> [topic, events not yet acknowledged] (only the last topic can be pending)
-    in_flight: dict[bytes, list[Any]] = {}
 
-    def delivered(err: object, msg: Any) -> None:
+    def delivered(err: object, _msg: object) -> None:
         if err is not None:
             failures.append(str(err))
-        entry = in_flight.get(msg.key())
-        if entry is not None:
-            entry[1] -= 1
-            if entry[1] <= 0:
-                del in_flight[msg.key()]
 
-    def flush() -> None:
-        remaining = producer.flush(60)
-        if failures or remaining:
-            raise KafkaException(
-                f"{len(failures) + remaining} events not delivered: "
-                f"{failures[:1] or 'flush timeout'}"
-            )
-
+    in_flight: dict[str, str] = {}  # customer -> topic of their unacknowledged events
+    flushes = 0
     for n, event in enumerate(events, start=1):
         kind = event_type(event)
         topic = topics[kind]
+        if in_flight.get(event.customer_id, topic) != topic:
+            producer.flush(60)
+            in_flight.clear()
+            flushes += 1
+        in_flight[event.customer_id] = topic
         value = codec.encode(kind, event, topic)
-        key = event.customer_id.encode()
-        entry = in_flight.get(key)
-        if entry is not None and entry[0] != topic:
-            flush()  # the customer's earlier events on another topic land first
-        in_flight.setdefault(key, [topic, 0])[1] += 1
         while True:
             try:
-                producer.produce(topic, value=value, key=key, on_delivery=delivered)
+                producer.produce(
+                    topic, value=value, key=event.customer_id.encode(), on_delivery=delivered
+                )
                 break
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
-        if progress and n % 10_000 == 0:
+        if progress and n % 250 == 0:
             progress("produced", n, len(events))
-    flush()
+    remaining = producer.flush(60)
+    if failures or remaining:
+        raise KafkaException(
+            f"{len(failures) + remaining} events not delivered: {failures[:1] or 'flush timeout'}"
+        )
     if progress:
         progress("produced", len(events), len(events))
+    return flushes
 
 
-def _collect(
+def collect_decisions(
     consumer: Consumer,
     listen: dict[str, str],
     wanted: list[str],

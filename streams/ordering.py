@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -44,6 +45,7 @@ class _Held(Generic[T]):
     wall: float = field(compare=False)
     key: str = field(compare=False)
     item: T = field(compare=False)
+    released: bool = field(default=False, compare=False)
 
 
 class PartitionOrderer(Generic[T]):
@@ -53,6 +55,9 @@ class PartitionOrderer(Generic[T]):
         self.topics = tuple(topics)
         self.max_hold_s = max_hold_s
         self._heap: list[_Held[T]] = []
+        # The same events in arrival (wall) order, released ones dropped lazily from the
+        # left: the longest-held event in O(1), not a scan of the heap per release.
+        self._arrivals: deque[_Held[T]] = deque()
         self._seq = itertools.count()
         # Per customer with held events: the latest event time read from each topic.
         self.last_ts: dict[str, dict[str, int]] = {}
@@ -68,10 +73,13 @@ class PartitionOrderer(Generic[T]):
         if previous is None or ts > previous:
             seen[topic] = ts
         self._held[key] = self._held.get(key, 0) + 1
-        heapq.heappush(self._heap, _Held(ts, rank, next(self._seq), wall, key, item))
+        held = _Held(ts, rank, next(self._seq), wall, key, item)
+        heapq.heappush(self._heap, held)
+        self._arrivals.append(held)
 
     def _pop(self) -> T:
         held = heapq.heappop(self._heap)
+        held.released = True
         left = self._held[held.key] - 1
         if left:
             self._held[held.key] = left
@@ -82,7 +90,10 @@ class PartitionOrderer(Generic[T]):
 
     def oldest_wall(self) -> float | None:
         """Wall time at which the longest-held event arrived (None when empty)."""
-        return min((h.wall for h in self._heap), default=None)
+        arrivals = self._arrivals
+        while arrivals and arrivals[0].released:
+            arrivals.popleft()
+        return arrivals[0].wall if arrivals else None
 
     def _may_release(self, held: _Held[T], caught_up: CaughtUp) -> bool:
         seen = self.last_ts.get(held.key, {})
@@ -108,12 +119,10 @@ class PartitionOrderer(Generic[T]):
             overdue = wall - held.wall >= self.max_hold_s
             # An overdue event further down the heap also forces release of everything before
             # it, so that the order stays intact.
-            if (
-                not overdue
-                and not self._may_release(held, caught_up)
-                and not any(wall - h.wall >= self.max_hold_s for h in heap)
-            ):
-                break
+            if not overdue and not self._may_release(held, caught_up):
+                oldest = self.oldest_wall()
+                if oldest is None or wall - oldest < self.max_hold_s:
+                    break
             ready.append(self._pop())
         return ready
 

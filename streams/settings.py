@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var/worker")
     schema_registry_url: str | None = None
     metrics_port: int = Field(9108, ge=0, le=65535)
+    # How often the customers and consumer-lag gauges are refreshed, in seconds.
+    gauge_interval_s: float = Field(10.0, gt=0, le=3600)
     web_port: int = Field(6066, ge=1, le=65535)
     max_hold_ms: int = Field(2000, ge=0)
     max_value_bytes: int = Field(1_048_576, ge=1)
@@ -60,6 +62,8 @@ class Settings(BaseSettings):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     ssl_check_hostname: bool = True
+    # faust processing_guarantee="exactly_once" (Kafka transactions); see docs/reliability.md.
+    exactly_once: bool = False
 
     @field_validator("store")
     @classmethod
