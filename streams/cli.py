@@ -10,6 +10,7 @@ from streams.demo import demo
 from streams.generate import generate
 from streams.kafka_local_cmd import kafka, registry
 from streams.replay_cmd import replay
+from streams.soak import soak
 from streams.worker_cmd import worker
 
 
@@ -30,3 +31,4 @@ main.add_command(worker)
 main.add_command(demo)
 main.add_command(audit_cmd)
 main.add_command(bench)
+main.add_command(soak)
