@@ -3,11 +3,13 @@
 import click
 
 from streams.bench.engine import engine_bench
+from streams.bench.kafka import kafka_bench
 
 
 @click.group()
 def bench() -> None:
-    """Benchmarks that print figures (see the README's results table)."""
+    """Benchmarks that print figures (see docs/benchmarks.md)."""
 
 
 bench.add_command(engine_bench)
+bench.add_command(kafka_bench)
