@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     ssl_check_hostname: bool = True
     # faust processing_guarantee="exactly_once" (Kafka transactions); see docs/reliability.md.
     exactly_once: bool = False
+    # How long a silent worker (crashed, SIGKILLed) keeps its partitions before the group
+    # rebalances them to the others; faust's default. Heartbeats go every 3 s.
+    session_timeout_s: float = Field(60.0, ge=6, le=3600)
+    # RocksDB memory per partition store: memtable size (two of them) and block cache. faust's
+    # defaults (3 x 64 MB memtables, 2 GB cache) let RSS climb for a long time under steady
+    # writes (docs/reliability.md, soak).
+    rocksdb_write_buffer_mb: int = Field(8, ge=1, le=1024)
+    rocksdb_block_cache_mb: int = Field(16, ge=1, le=65536)
 
     @field_validator("store")
     @classmethod
