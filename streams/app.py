@@ -99,6 +99,14 @@ class Guardrail:
             partitions=settings.partitions,
             key_type=bytes,
             value_type=bytes,
+            # RocksDB memory per partition store (faust's defaults: 3 x 64 MB memtables, 2 GB
+            # cache); ignored by the memory store.
+            options={
+                "write_buffer_size": settings.rocksdb_write_buffer_mb << 20,
+                "max_write_buffer_number": 2,
+                "block_cache_size": settings.rocksdb_block_cache_mb << 20,
+                "block_cache_compressed_size": settings.rocksdb_block_cache_mb << 20,
+            },
         )
         self.orderers: dict[int, PartitionOrderer[tuple[Ev, Event]]] = {}
         self.last_offset: dict[TP, int] = {}
@@ -263,10 +271,6 @@ class Guardrail:
             return
         if new_state is not state:
             if isinstance(record, Profile) and record.erase and key in self.table:
-                # Erasure forgets the remembered rec_ids too. Commit what was handled before
-                # it first: otherwise a crash after the tombstone redelivers earlier
-                # recommendations, decided again as erased (see docs/reliability.md).
-                await self.app.consumer.commit()
                 # Erasure: a tombstone first, so compaction forgets everything that was.
                 del self.table[key]
             if new_state.is_empty():
@@ -390,6 +394,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         # stop (they are re-read from their uncommitted offsets by whoever owns them next).
         stream_wait_empty=False,
         processing_guarantee="exactly_once" if settings.exactly_once else "at_least_once",
+        broker_session_timeout=settings.session_timeout_s,
     )
 
 
