@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -283,6 +284,12 @@ def kafka_bench(
     at a steady --latency-rate, peak RSS, and the ratios c/a and c/b.
     """
     load_before = load_average()
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")  # stops children, topics and the broker
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)  # even when started with & (SIGINT ignored)
     cfg = GeneratorConfig(
         seed=seed,
         customers=customers,
