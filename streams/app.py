@@ -150,10 +150,13 @@ class Guardrail:
         # the first such one is the easiest to reach (later ones count newer records too,
         # and under a steady stream every partition's newest one keeps moving ahead).
         seen = self.highwaters.get(tp)
-        if seen is None:
-            seen = self.highwaters[tp] = deque(maxlen=HIGHWATER_HISTORY)
         if not seen or seen[-1][0] != polled:
-            seen.append((polled, highwater))
+            # A new fetch response: note it for every input topic of the partition now, not
+            # only when a release check reaches that topic (by then its watermark moved on).
+            self._observe(aio, partition)
+            seen = self.highwaters.get(tp)
+            if not seen:
+                return False
         first = next((hw for at, hw in seen if at / 1000 >= since), None)
         if first is None:
             return False
@@ -163,6 +166,24 @@ class Guardrail:
             committed = consumer._committed_offset.get(tp)
             return bool(highwater == 0 or (committed is not None and committed >= highwater))
         return bool(last + 1 >= highwater)
+
+    def _observe(self, aio: Any, partition: int) -> None:
+        """Note each input topic's high watermark of ``partition`` with its fetch time."""
+        consumer: Any = self.app.consumer
+        for topic in self.kinds:
+            tp = TP(topic, partition)
+            try:
+                polled = aio.last_poll_timestamp(tp)
+                highwater = consumer.highwater(tp)
+            except (AssertionError, AttributeError, KeyError):  # not assigned here
+                continue
+            if polled is None or highwater is None:
+                continue
+            seen = self.highwaters.get(tp)
+            if seen is None:
+                seen = self.highwaters[tp] = deque(maxlen=HIGHWATER_HISTORY)
+            if not seen or seen[-1][0] != polled:
+                seen.append((polled, highwater))
 
     # -- the agent's step -------------------------------------------------------------------
 
