@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from streams.guardrail.policy import TooGranular, UnresolvedPlaceholder
 
@@ -146,9 +146,13 @@ _NEVER = re.compile(r"(?!)")
 class PlaceholderMatcher:
     """Unfilled merge tags: repair the greeting, report every other tag."""
 
-    __slots__ = ("_greeting", "_neutral", "_null", "_tags")
+    __slots__ = ("_by_name", "_by_text", "_greeting", "_neutral", "_null", "_tags")
 
     def __init__(self, cfg: UnresolvedPlaceholder) -> None:
+        # Results memoized (copy repeats: titles across customers, bodies per customer).
+        # Text without a greeting does not depend on the name; the rest is keyed by both.
+        self._by_text: dict[str, PlaceholderResult] = {}
+        self._by_name: dict[tuple[str, str], PlaceholderResult] = {}
         self._tags = _TagScanner(cfg.merge_tag_patterns)
         words = _alternation(cfg.greeting_words)
         nulls = _alternation(cfg.null_names)
@@ -157,7 +161,22 @@ class PlaceholderMatcher:
         self._neutral = cfg.neutral_greeting
 
     def check(self, text: str, first_name: str | None) -> PlaceholderResult:
+        found = self._by_text.get(text)
+        if found is not None:
+            return found
         name = first_name.strip() if first_name else ""
+        if self._greeting.match(text) is None:
+            found = PlaceholderResult(text, False, self._unresolved(text, 0))
+            _remember(self._by_text, text, found)
+            return found
+        key = (text, name)
+        found = self._by_name.get(key)
+        if found is None:
+            found = self._check(text, name)
+            _remember(self._by_name, key, found)
+        return found
+
+    def _check(self, text: str, name: str) -> PlaceholderResult:
         repaired = self._repair_greeting(text, name)
         if repaired is None:
             return PlaceholderResult(text, False, self._unresolved(text, 0))
@@ -331,11 +350,26 @@ def _joint(separators: Iterable[str]) -> str:
 
 Hit = tuple[int, int, DropKind]
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+MEMO_SIZE: Final = 16_384
+"""Entries per text memo; a full memo starts afresh (results never depend on its content)."""
+
+
+def _remember(memo: dict[_K, _V], key: _K, value: _V) -> None:
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+
+
+def _start(hit: Hit) -> int:
+    return hit[0]
+
 
 class SurveillanceMatcher:
     """Surveillance detail: drop each sentence that shows it, say only what kind it was."""
 
-    __slots__ = ("_min_len", "_patterns")
+    __slots__ = ("_memo", "_min_len", "_patterns")
 
     def __init__(self, cfg: TooGranular) -> None:
         self._patterns: tuple[tuple[re.Pattern[str], Gate, DropKind], ...] = tuple(
@@ -347,13 +381,26 @@ class SurveillanceMatcher:
             for p in cfg.surveillance_patterns
         )
         self._min_len = cfg.min_term_length
+        # Per text: its folded form, the policy patterns' hits (sorted) and the clean result.
+        self._memo: dict[str, tuple[str, list[Hit], ScrubResult]] = {}
 
     def scrub(self, text: str, places: Iterable[str], queries: Iterable[str]) -> ScrubResult:
-        folded = _fold(text)
-        terms = self._terms(folded, places, queries)
-        hits = self._hits(text, folded, terms)
-        if not hits:
-            return ScrubResult(text, ())
+        entry = self._memo.get(text)
+        if entry is None:
+            folded = _fold(text)
+            entry = (folded, self._hits(text, folded, None), ScrubResult(text, ()))
+            _remember(self._memo, text, entry)
+        folded, pattern_hits, clean = entry
+        terms = self._terms(folded, places, queries) if places or queries else None
+        if terms is None:
+            if not pattern_hits:
+                return clean
+            hits = list(pattern_hits)
+        else:
+            hits = pattern_hits + self._term_hits(folded, terms)
+            hits.sort(key=_start)
+            if not hits:
+                return clean
         dropped: list[DropKind] = []
         current: str | None = text
         # Dropping a sentence can join two kept ones into a new hit ("we noticed" + "you"):
@@ -399,10 +446,16 @@ class SurveillanceMatcher:
                     if m.end() > m.start()
                 )
         if terms is not None:
-            for m in terms.finditer(folded):
-                hits.append((m.start(), m.end(), _TERM_KINDS[m.lastgroup or "query"]))
-        hits.sort(key=lambda hit: hit[0])
+            hits += self._term_hits(folded, terms)
+        hits.sort(key=_start)
         return hits
+
+    @staticmethod
+    def _term_hits(folded: str, terms: re.Pattern[str]) -> list[Hit]:
+        return [
+            (m.start(), m.end(), _TERM_KINDS[m.lastgroup or "query"])
+            for m in terms.finditer(folded)
+        ]
 
     @staticmethod
     def _drop(text: str, hits: list[Hit]) -> tuple[str | None, list[DropKind]]:

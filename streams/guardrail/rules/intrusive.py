@@ -94,6 +94,14 @@ def too_soon(ctx: RuleContext, draft: Draft) -> Finding | None:
     return Finding("too_soon", detail, deliver_after=target)
 
 
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    """The zone of ``name``, held here: ``ZoneInfo`` itself keeps only 8 zones alive, and
+    reloading one from the zone database costs far more than the rule."""
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=256)
 def _clock_minutes(value: str) -> int:
     hours, minutes = value.split(":")
     return int(hours) * 60 + int(minutes)
@@ -110,7 +118,7 @@ def _utc_offset_s(zone_name: str, quarter: int) -> int:
     is constant within one; caching it keeps tz arithmetic off the common path.
     """
     start = quarter * QUARTER_HOUR_S
-    moment = datetime.fromtimestamp(start, tz=UTC).astimezone(ZoneInfo(zone_name))
+    moment = datetime.fromtimestamp(start, tz=UTC).astimezone(_zone(zone_name))
     offset = moment.utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
 
@@ -129,7 +137,7 @@ def quiet_hours(ctx: RuleContext, draft: Draft) -> Finding | None:
     quiet = (start <= minute or minute < end) if start > end else (start <= minute < end)
     if not quiet:
         return None
-    zone = ZoneInfo(zone_name)
+    zone = _zone(zone_name)
     local = datetime.fromtimestamp(send_at / 1000, tz=UTC).astimezone(zone)
     day: date = local.date()
     if minute >= end:
