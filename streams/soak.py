@@ -34,6 +34,7 @@ from typing import Any
 import click
 
 SENT_HEADER = "guardrail-sent-ns"
+DRAIN_S = 30.0  # how long decisions still in flight at the end are waited for
 
 
 # -- report logic (pure) ---------------------------------------------------------------------
@@ -343,6 +344,7 @@ def run_soak(
     config = GeneratorConfig(seed=seed, customers=customers, events=int(rate * seconds) + 1)
     tracker = Tracker()
     stop = threading.Event()
+    stop_load = threading.Event()
     samples: list[Sample] = []
     errors: list[BaseException] = []
 
@@ -353,6 +355,7 @@ def run_soak(
             except BaseException as exc:  # reported by the main thread
                 errors.append(exc)
                 stop.set()
+                stop_load.set()
 
         return run
 
@@ -368,7 +371,11 @@ def run_soak(
         load = threading.Thread(
             target=guarded(
                 lambda: produce_load(
-                    settings, event_payloads(config), rate=rate, stop=stop, on_sent=tracker.on_sent
+                    settings,
+                    event_payloads(config),
+                    rate=rate,
+                    stop=stop_load,
+                    on_sent=tracker.on_sent,
                 )
             )
         )
@@ -397,8 +404,12 @@ def run_soak(
                 if not worker.running:
                     raise click.ClickException(f"the worker died:\n{worker.tail()}")
         finally:
-            stop.set()
+            stop_load.set()
             load.join()
+            drain_until = time.monotonic() + DRAIN_S  # the last decisions, in no sample
+            while tracker.sent and not stop.is_set() and time.monotonic() < drain_until:
+                time.sleep(0.2)
+            stop.set()
             listener.join()
     if errors:
         raise errors[0]
