@@ -8,6 +8,10 @@ in the contract's order and gets exactly one decision. ``suppress`` beats ``rewr
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
 from streams.guardrail.explain import explain
 from streams.guardrail.policy import Policy
 from streams.guardrail.records import (
@@ -31,9 +35,11 @@ from streams.guardrail.updates import (
     apply_location,
     apply_profile,
     apply_purchase,
+    insert_sorted,
     prune,
-    record_decision,
 )
+
+_RANGES = tuple(tuple(range(n)) for n in range(16))
 
 # The contract's order: it is also the order reasons are listed in, and text rewrites and
 # deferrals chain in it (merge tags before surveillance copy, too_soon before quiet hours).
@@ -88,11 +94,14 @@ class Engine:
     def _recommend(
         self, state: CustomerState, rec: Recommendation
     ) -> tuple[CustomerState, Decision | None]:
+        rec_id = rec.rec_id
         for memo in state.recent:
-            if memo.rec_id == rec.rec_id:
+            if memo.rec_id == rec_id:
                 # Redelivered: the same decision again, and nothing counted twice.
                 return state, self._from_memo(rec, memo)
-        state = prune(state, max(state.clock, rec.ts), self.windows)
+        now = rec.ts
+        clock = state.clock if state.clock > now else now
+        state = prune(state, clock, self.windows)
         consent = state.profile.consent or self.compiled.default_consent
         ctx = RuleContext(state, rec, self.policy, self.compiled, consent)
         draft = Draft(rec.title, rec.body, rec.deliver_after)
@@ -111,14 +120,21 @@ class Engine:
                 continue
             rewrite = True
             _apply(finding, draft)
-        if rec.items and len(draft.dropped) >= len(rec.items):
+        items = rec.items
+        dropped = draft.dropped
+        if items and len(dropped) >= len(items):
             suppress = True
         action: Action = "suppress" if suppress else "rewrite" if rewrite else "deliver"
-        kept = tuple(i for i in range(len(rec.items)) if i not in draft.dropped)
-        explanation = None if suppress else explain(rec, state, self.compiled.categories)
+        if dropped:
+            kept = tuple(i for i in range(len(items)) if i not in dropped)
+        else:
+            kept = _RANGES[len(items)] if len(items) < len(_RANGES) else tuple(range(len(items)))
+        explanation = (
+            None if suppress or not rec.based_on else explain(rec, state, self.compiled.categories)
+        )
         memo = DecisionMemo(
-            rec.rec_id,
-            rec.ts,
+            rec_id,
+            now,
             action,
             tuple(reasons),
             kept,
@@ -128,47 +144,102 @@ class Engine:
             explanation,
             draft.text_changed,
         )
-        delivery = None
+        # record_decision, less its pruning of what the prune above left as it was.
+        windows = self.windows
+        deliveries = state.deliveries
         if not suppress:
-            delivery = DeliveryMark(rec.ts, rec.channel, tuple(rec.items[i].sku for i in kept))
-        state = record_decision(state, memo, delivery, self.windows)
+            delivery = DeliveryMark(now, rec.channel, tuple(items[i].sku for i in kept))
+            deliveries = insert_sorted(deliveries, (delivery,), now)
+            if deliveries[0].ts <= clock - windows.deliveries_ms:
+                horizon = clock - windows.deliveries_ms
+                deliveries = tuple(d for d in deliveries if d.ts > horizon)
+        recent = (*state.recent, memo)
+        if len(recent) > windows.max_memos or recent[0].ts <= clock - windows.memo_ms:
+            horizon = clock - windows.memo_ms
+            kept_memos = tuple(m for m in recent if m.ts > horizon)
+            recent = kept_memos[len(kept_memos) - windows.max_memos :] if windows.max_memos else ()
+        state = CustomerState(
+            clock,
+            state.erased,
+            state.profile,
+            state.purchases,
+            state.bought,
+            state.browsing,
+            state.places,
+            deliveries,
+            recent,
+        )
         return state, self._from_memo(rec, memo)
 
     def _from_memo(self, rec: Recommendation, memo: DecisionMemo) -> Decision:
-        # The output records are built from validated parts only, so they skip validation
-        # (model_construct): this runs once per recommendation, on the hot path.
+        # The output records are built from validated parts only, so they skip validation:
+        # _build does what model_construct does when every field is given, without its
+        # per-field loop (this runs once per recommendation, on the hot path).
         reasons = tuple(
-            Reason.model_construct(code=r.code, detail=r.detail, shadow=r.shadow)
+            _build(Reason, {"code": r.code, "detail": r.detail, "shadow": r.shadow})
             for r in memo.reasons
         )
         final: Recommendation | None = None
-        if memo.action != "suppress":
-            update: dict[str, object] = {
-                "guardrail": Guardrail.model_construct(
-                    action=memo.action,
-                    reasons=tuple(r.code for r in reasons if not r.shadow),
-                    policy_version=self.version,
-                    explanation=memo.explanation,
-                ),
-            }
-            if memo.action == "rewrite":
+        action = memo.action
+        if action != "suppress":
+            guardrail = _build(
+                Guardrail,
+                {
+                    "action": action,
+                    "reasons": tuple(r.code for r in memo.reasons if not r.shadow),
+                    "policy_version": self.version,
+                    "explanation": memo.explanation,
+                },
+            )
+            update: dict[str, object] = {"guardrail": guardrail}
+            if action == "rewrite":
                 if len(memo.kept) != len(rec.items):
                     update["items"] = tuple(rec.items[i] for i in memo.kept)
                 if memo.text_changed:
                     update["title"] = memo.title
                     update["body"] = memo.body
                 update["deliver_after"] = memo.deliver_after
-            final = rec.model_copy(update=update)
-        return Decision.model_construct(
-            rec_id=rec.rec_id,
-            customer_id=rec.customer_id,
-            ts=rec.ts,
-            action=memo.action,
-            reasons=reasons,
-            policy_version=self.version,
-            explanation=memo.explanation,
-            recommendation=final,
+            final = _copy(rec, update)
+        return _build(
+            Decision,
+            {
+                "rec_id": rec.rec_id,
+                "customer_id": rec.customer_id,
+                "ts": rec.ts,
+                "action": action,
+                "reasons": reasons,
+                "policy_version": self.version,
+                "explanation": memo.explanation,
+                "recommendation": final,
+            },
         )
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_setattr = object.__setattr__
+
+
+def _build(cls: type[_M], values: dict[str, Any]) -> _M:
+    """``cls.model_construct(**values)`` for ``values`` naming every field in field order."""
+    model = cls.__new__(cls)
+    _setattr(model, "__dict__", values)
+    _setattr(model, "__pydantic_fields_set__", set(values))
+    _setattr(model, "__pydantic_extra__", None)
+    _setattr(model, "__pydantic_private__", None)
+    return model
+
+
+def _copy(model: _M, update: dict[str, object]) -> _M:
+    """``model.model_copy(update=update)`` for a record without extra or private fields."""
+    cls = type(model)
+    copied = cls.__new__(cls)
+    values = model.__dict__.copy()
+    values.update(update)
+    _setattr(copied, "__dict__", values)
+    _setattr(copied, "__pydantic_extra__", None)
+    _setattr(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | update.keys())
+    _setattr(copied, "__pydantic_private__", None)
+    return copied
 
 
 def _apply(finding: Finding, draft: Draft) -> None:

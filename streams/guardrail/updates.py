@@ -118,7 +118,7 @@ def prune(
 _Mark = TypeVar("_Mark", BrowseMark, PlaceMark, DeliveryMark)
 
 
-def _insert_sorted(marks: tuple[_Mark, ...], new: tuple[_Mark, ...], key: int) -> tuple[_Mark, ...]:
+def insert_sorted(marks: tuple[_Mark, ...], new: tuple[_Mark, ...], key: int) -> tuple[_Mark, ...]:
     """Append ``new``; marks stay ordered by their first field even for late events."""
     if not marks or marks[-1][0] <= key:
         return marks + new
@@ -160,7 +160,7 @@ def apply_browsing(state: CustomerState, event: Browsing, windows: Windows) -> C
         event.category,
         event.query if event.action == "search" else None,
     )
-    browsing = _insert_sorted(state.browsing, (mark,), event.ts)
+    browsing = insert_sorted(state.browsing, (mark,), event.ts)
     return prune(state, max(state.clock, event.ts), windows, browsing=browsing)
 
 
@@ -169,7 +169,7 @@ def apply_location(state: CustomerState, event: Location, windows: Windows) -> C
     if not event.place_name or not event.place_name.strip():
         return prune(state, clock, windows)
     mark = PlaceMark(event.ts, event.place_name.strip())
-    return prune(state, clock, windows, places=_insert_sorted(state.places, (mark,), event.ts))
+    return prune(state, clock, windows, places=insert_sorted(state.places, (mark,), event.ts))
 
 
 def apply_profile(state: CustomerState, event: Profile, windows: Windows) -> CustomerState:
@@ -202,7 +202,7 @@ def record_decision(
     """Remember a decision; a delivered or rewritten one also counts toward caps."""
     deliveries = state.deliveries
     if delivery is not None:
-        deliveries = _insert_sorted(deliveries, (delivery,), delivery.ts)
+        deliveries = insert_sorted(deliveries, (delivery,), delivery.ts)
     recent = (*state.recent, memo)
     return prune(state, max(state.clock, memo.ts), windows, deliveries=deliveries, recent=recent)
 
