@@ -76,8 +76,10 @@ def prune(
             purchases = tuple(sorted(newest, key=lambda p: p.keep_until))
     if bought is None:
         bought = state.bought
-    if bought and any(b.keep_until <= clock for b in bought):
-        bought = tuple(b for b in bought if b.keep_until > clock)
+    for b in bought:  # a plain loop: a generator per event costs more than the check
+        if b.keep_until <= clock:
+            bought = tuple(b for b in bought if b.keep_until > clock)
+            break
     if browsing is None:
         browsing = state.browsing
     if browsing and (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from streams.guardrail.categories import CategoryIndex
-from streams.guardrail.policy import Policy
+from streams.guardrail.policy import DAY_MS, HOUR_MS, Policy
 from streams.guardrail.records import Consent, Recommendation
 from streams.guardrail.state import CustomerState
 from streams.guardrail.text import PlaceholderMatcher, SurveillanceMatcher
@@ -51,6 +51,9 @@ class Compiled:
         self.placeholders = PlaceholderMatcher(policy.rules.unresolved_placeholder)
         self.surveillance = SurveillanceMatcher(policy.rules.too_granular)
         self.default_consent = policy.consent_defaults.as_consent()
+        granular = policy.rules.too_granular
+        self.place_memory_ms = int(granular.place_memory_hours * HOUR_MS)
+        self.query_memory_ms = int(granular.query_memory_days * DAY_MS)
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3x, per recommendation

@@ -6,26 +6,30 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from streams.guardrail.policy import DAY_MS, HOUR_MS, MINUTE_MS
+from streams.guardrail.policy import MINUTE_MS
 from streams.guardrail.rules.base import Draft, Finding, RuleContext, within
 
 
 def sensitive_category(ctx: RuleContext, draft: Draft) -> Finding | None:
     """Suppress when an item or a based-on event falls in a group the customer has not allowed."""
-    index = ctx.compiled.categories
-    categories = [item.category for item in ctx.rec.items]
-    based_on = ctx.rec.based_on
-    if based_on:
-        categories.extend(p.category for p in ctx.state.purchases if p.event_id in based_on)
-        categories.extend(
-            b.category for b in ctx.state.browsing if b.category and b.event_id in based_on
-        )
+    groups_of = ctx.compiled.categories.sensitive_groups
     allowed = ctx.consent.sensitive_categories
     blocked: set[str] = set()
-    for category in categories:
-        for group in index.sensitive_groups(category):
+    for item in ctx.rec.items:
+        for group in groups_of(item.category):
             if group not in allowed:
                 blocked.add(group)
+    based_on = ctx.rec.based_on
+    if based_on:
+        state = ctx.state
+        categories = [p.category for p in state.purchases if p.event_id in based_on]
+        categories.extend(
+            b.category for b in state.browsing if b.category and b.event_id in based_on
+        )
+        for category in categories:
+            for group in groups_of(category):
+                if group not in allowed:
+                    blocked.add(group)
     if not blocked:
         return None
     groups = ", ".join(sorted(blocked))
@@ -53,12 +57,17 @@ def third_party_data(ctx: RuleContext, draft: Draft) -> Finding | None:
 
 def too_granular(ctx: RuleContext, draft: Draft) -> Finding | None:
     """Drop sentences that show surveillance; suppress when no sentence is left."""
-    cfg = ctx.policy.rules.too_granular
+    compiled = ctx.compiled
     now = ctx.rec.ts
-    place_ms = int(cfg.place_memory_hours * HOUR_MS)
-    query_ms = int(cfg.query_memory_days * DAY_MS)
-    places = [p.name for p in ctx.state.places if within(p.ts, now, place_ms)]
-    queries = [b.query for b in ctx.state.browsing if b.query and within(b.ts, now, query_ms)]
+    state = ctx.state
+    places: list[str] = []
+    if state.places:
+        since = now - compiled.place_memory_ms  # within(ts, now, window): ts > now - window
+        places = [p.name for p in state.places if p.ts > since]
+    queries: list[str] = []
+    if state.browsing:
+        since = now - compiled.query_memory_ms
+        queries = [b.query for b in state.browsing if b.query and b.ts > since]
     matcher = ctx.compiled.surveillance
     dropped: list[str] = []
     title = draft.title
