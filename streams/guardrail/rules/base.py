@@ -8,7 +8,7 @@ whether to apply it (mode ``enforce``) or only record it (``shadow``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from streams.guardrail.categories import CategoryIndex
 from streams.guardrail.policy import DAY_MS, HOUR_MS, Policy
@@ -39,7 +39,8 @@ class Draft:
     body: str
     deliver_after: int | None
     text_changed: bool = False
-    dropped: set[int] = field(default_factory=set)
+    # A frozenset that ``|=`` replaces: no new set per recommendation when nothing is dropped.
+    dropped: frozenset[int] = frozenset()
 
 
 class Compiled:
