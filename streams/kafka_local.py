@@ -1,4 +1,4 @@
-"""A real local Kafka broker (KRaft, single node) and Apicurio schema registry, no Docker.
+"""A real local Kafka broker (KRaft, single node), no Docker (the registry: registry_local).
 
 Both run as detached Java processes with a pid file and a log file in a state directory,
 so a CLI can start them and another invocation can stop them. Typical use::
@@ -24,14 +24,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
-
 from streams.jvm_fetch import (
-    APICURIO_VERSION,
     KAFKA_VERSION,
     Echo,
     LocalStackError,
-    apicurio_home,
     default_echo,
     find_java,
     kafka_classpath,
@@ -39,7 +35,6 @@ from streams.jvm_fetch import (
 
 __all__ = [
     "LocalKafka",
-    "LocalRegistry",
     "LocalStackError",
     "SaslSslListener",
     "free_port",
@@ -473,73 +468,3 @@ class LocalKafka(_JavaService):
         except Exception:
             return False
         return bool(metadata.brokers)
-
-
-class LocalRegistry(_JavaService):
-    """Apicurio Registry (in-memory storage) serving the Confluent-compatible API."""
-
-    name = "registry"
-
-    def __init__(
-        self,
-        port: int = 8081,
-        *,
-        data_dir: str | Path | None = None,
-        version: str = APICURIO_VERSION,
-        heap: str = "512m",
-        cache: Path | None = None,
-        echo: Echo | None = None,
-    ) -> None:
-        home = Path(data_dir) if data_dir else Path.cwd() / "var" / f"registry-{port}"
-        super().__init__(home, echo)
-        self.port = port
-        self.version = version
-        self.heap = heap
-        self.cache = cache
-
-    @property
-    def url(self) -> str:
-        """Base URL of the Confluent-compatible API, for SchemaRegistryClient."""
-        return f"http://{HOST}:{self.port}/apis/ccompat/v7"
-
-    def start(self, timeout: float = 120.0) -> Self:
-        """Start the registry (fetching it first if needed) and wait until it answers."""
-        if self.is_running():
-            self.echo(f"registry already running at {self.url} (pid {self.pid()})")
-            self._wait_ready(self._answers, timeout, time.monotonic())
-            return self
-        self._check_port(self.port, "schema registry")
-        java = find_java(21, f"Apicurio Registry {self.version}")
-        app = apicurio_home(self.version, cache=self.cache, echo=self.echo)
-        self.home.mkdir(parents=True, exist_ok=True)
-        argv = [
-            java,
-            f"-Xmx{self.heap}",
-            "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1",
-            f"-Djava.io.tmpdir={self.home}",
-            f"-Dquarkus.http.host={HOST}",
-            f"-Dquarkus.http.port={self.port}",
-            # The management interface (health, metrics) would take port 9000 on all hosts.
-            "-Dquarkus.management.host=127.0.0.1",
-            f"-Dquarkus.management.port={free_port()}",
-            self._marker,
-            "-jar",
-            str(app / "quarkus-run.jar"),
-        ]
-        started = time.monotonic()
-        self._spawn(argv, cwd=self.home)
-        self._wait_ready(self._answers, timeout, started)
-        self.startup_seconds = time.monotonic() - started
-        self.echo(
-            f"registry (Apicurio {self.version}) ready at {self.url} in "
-            f"{self.startup_seconds:.1f}s (pid {self.pid()}, log {self.log_file})"
-        )
-        return self
-
-    def _answers(self) -> bool:
-        try:
-            response = httpx.get(f"{self.url}/subjects", timeout=2)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200

@@ -18,7 +18,8 @@ from streams.jvm_fetch import (
     cache_dir,
     kafka_classpath,
 )
-from streams.kafka_local import LocalKafka, LocalRegistry
+from streams.kafka_local import LocalKafka
+from streams.registry_local import LocalRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
 

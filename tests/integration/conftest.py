@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import LocalKafka, LocalRegistry, free_ports
+from streams.kafka_local import LocalKafka, free_ports
+from streams.registry_local import LocalRegistry
 
 START_TIMEOUT = 240.0  # a cold cache downloads Kafka or Apicurio first
 

@@ -17,8 +17,9 @@ from kafka_helpers import produce, read_topic, worker_settings
 from streams import serde
 from streams.audit import audit
 from streams.guardrail.records import DeadLetter, Recommendation
-from streams.kafka_local import LocalKafka, LocalRegistry
+from streams.kafka_local import LocalKafka
 from streams.metrics import ERROR_KINDS
+from streams.registry_local import LocalRegistry
 from streams.settings import Settings
 from streams.worker_process import WorkerProcess
 

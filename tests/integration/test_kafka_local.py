@@ -11,7 +11,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from streams.kafka_local import LocalKafka, LocalRegistry, LocalStackError
+from streams.kafka_local import LocalKafka, LocalStackError
+from streams.registry_local import LocalRegistry
 
 pytestmark = pytest.mark.integration
 

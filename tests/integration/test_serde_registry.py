@@ -26,7 +26,8 @@ from streams.guardrail.records import (
     RecItem,
     Recommendation,
 )
-from streams.kafka_local import LocalRegistry, free_port
+from streams.kafka_local import free_port
+from streams.registry_local import LocalRegistry
 
 TS = 1_700_000_000_000
 REC = Recommendation(

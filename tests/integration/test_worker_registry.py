@@ -21,8 +21,9 @@ from helpers import (
 
 from streams import serde
 from streams.guardrail.records import Decision, Recommendation, decision_to_json
-from streams.kafka_local import LocalKafka, LocalRegistry
+from streams.kafka_local import LocalKafka
 from streams.kafka_replay import decision_of, replay_to_kafka
+from streams.registry_local import LocalRegistry
 
 pytestmark = pytest.mark.integration
 

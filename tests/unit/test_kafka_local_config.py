@@ -17,12 +17,12 @@ from streams.cli import main
 from streams.jvm_fetch import LocalStackError, find_java, render_kafka_pom
 from streams.kafka_local import (
     LocalKafka,
-    LocalRegistry,
     new_cluster_id,
     port_in_use,
     render_log4j2,
     render_server_properties,
 )
+from streams.registry_local import LocalRegistry
 
 
 def _props(text: str) -> dict[str, str]:
