@@ -329,7 +329,11 @@ class Guardrail:
     # -- periodic ---------------------------------------------------------------------------
 
     async def release_overdue(self) -> None:
-        """Release held events whose partition has gone quiet (see ``PartitionOrderer``)."""
+        """Release held events whose partition has gone quiet (see ``PartitionOrderer``).
+
+        Nothing is released during a rebalance: a held event's partition may belong to
+        another worker afterwards, which reads it again from the committed offset.
+        """
         if self.app.rebalancing:
             return
         for partition, orderer in list(self.orderers.items()):
@@ -353,6 +357,11 @@ class Guardrail:
                 committed = last + 1 if last is not None else 0
             self.metrics.set_consumer_lag(tp.topic, tp.partition, highwater - committed)
             self.lag_partitions.add(tp)
+
+    def drop_all_held(self) -> None:
+        """Forget every held event, unacknowledged (shutdown: read again after a restart)."""
+        self.orderers.clear()
+        self.last_offset.clear()
 
     def drop_held(self, assigned: set[TP]) -> None:
         """Forget held events of partitions no longer assigned here, unacknowledged.
@@ -378,10 +387,11 @@ class Guardrail:
 
     async def _release_outside_stream(self, partition: int) -> None:
         # Table writes take their changelog partition from the current event, so an overdue
-        # release outside the agent runs in the context of the last held event it releases.
+        # release outside the agent runs in the context of the held event it handles.
         async with self.releasing:
             orderer = self._orderer(partition)
-            ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
+            now = time.time()
+            ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), now)
             for held_event, record in ready:
                 token = _current_event.set(weakref.ref(held_event))
                 try:
@@ -411,8 +421,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         key_serializer="raw",
         value_serializer="raw",
         table_standby_replicas=0,
-        # Held events are unacknowledged on purpose: do not wait for them on a rebalance or a
-        # stop (they are re-read from their uncommitted offsets by whoever owns them next).
+        # Held events are unacknowledged on purpose: do not wait for them on a rebalance
+        # (they are read again from their uncommitted offsets by whoever owns them next).
         stream_wait_empty=False,
         processing_guarantee="exactly_once" if settings.exactly_once else "at_least_once",
         broker_session_timeout=settings.session_timeout_s,
@@ -454,6 +464,10 @@ def create_app(
     @app.timer(interval=settings.gauge_interval_s)
     async def refresh_gauges() -> None:
         guardrail.refresh_gauges()
+
+    @app.on_before_shutdown.connect
+    def on_shutdown(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        guardrail.drop_all_held()  # unacknowledged: read again after the restart
 
     @app.on_partitions_assigned.connect
     def on_assigned(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
