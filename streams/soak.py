@@ -33,6 +33,8 @@ from typing import Any
 
 import click
 
+from streams.bench.report import proc_status_mb
+
 SENT_HEADER = "guardrail-sent-ns"
 DRAIN_S = 30.0  # how long decisions still in flight at the end are waited for
 
@@ -153,13 +155,7 @@ def summary_lines(samples: list[Sample], produced: int, decided: int, wanted: in
 
 def rss_mb(pid: int) -> float | None:
     """Resident set size of ``pid`` in MB (``VmRSS``), None when it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    return proc_status_mb(pid, "VmRSS")
 
 
 @dataclass

@@ -89,21 +89,32 @@ def ratios(figures: dict[str, Figures]) -> dict[str, float | None]:
     }
 
 
-def vm_hwm_mb(pid: int) -> float | None:
-    """Peak resident set (VmHWM) of a live process in MB, from /proc; None if unreadable."""
+def proc_status_mb(pid: int, field: str) -> float | None:
+    """A memory field (``VmHWM``, ``VmRSS``) of a live process in MB, from /proc/PID/status;
+    None when the process is gone or has no such field."""
     try:
         text = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
-    return parse_vm_hwm(text)
+    return status_field_mb(text, field)
+
+
+def status_field_mb(status: str, field: str) -> float | None:
+    for line in status.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    return None
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """Peak resident set (VmHWM) of a live process in MB; None if unreadable."""
+    peak = proc_status_mb(pid, "VmHWM")
+    return None if peak is None else round(peak, 1)
 
 
 def parse_vm_hwm(status: str) -> float | None:
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            parts = line.split()
-            return round(int(parts[1]) / 1024, 1)  # kB
-    return None
+    peak = status_field_mb(status, "VmHWM")
+    return None if peak is None else round(peak, 1)
 
 
 def cpu_seconds(pid: int) -> float | None:
