@@ -8,7 +8,6 @@ from streams.guardrail.categories import CategoryIndex
 from streams.guardrail.policy import DAY_MS, HOUR_MS, MINUTE_MS, Policy
 from streams.guardrail.records import Browsing, Location, Profile, Purchase
 from streams.guardrail.state import (
-    EMPTY_STATE,
     BrowseMark,
     CustomerState,
     DecisionMemo,
@@ -207,7 +206,3 @@ def record_decision(
         deliveries = insert_sorted(deliveries, (delivery,), delivery.ts)
     recent = (*state.recent, memo)
     return prune(state, max(state.clock, memo.ts), windows, deliveries=deliveries, recent=recent)
-
-
-def fresh_state() -> CustomerState:
-    return EMPTY_STATE

@@ -16,7 +16,6 @@ from streams.guardrail.records import Consent, Recommendation
 from streams.guardrail.state import CustomerState
 from streams.guardrail.text import PlaceholderMatcher, SurveillanceMatcher
 
-KEEP = object()  # a Finding field left as it is
 
 
 @dataclass(frozen=True, slots=True)
