@@ -17,7 +17,6 @@ from streams.guardrail.state import CustomerState
 from streams.guardrail.text import PlaceholderMatcher, SurveillanceMatcher
 
 
-
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A rule that fired: why, and what it does when enforced."""
