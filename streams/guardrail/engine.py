@@ -138,8 +138,9 @@ class Engine:
             action,
             tuple(reasons),
             kept,
-            draft.title,
-            draft.body,
+            # The copy only when a rule changed it: a redelivery takes the rest from itself.
+            draft.title if draft.text_changed else None,
+            draft.body if draft.text_changed else None,
             draft.deliver_after,
             explanation,
             draft.text_changed,
@@ -154,10 +155,8 @@ class Engine:
                 horizon = clock - windows.deliveries_ms
                 deliveries = tuple(d for d in deliveries if d.ts > horizon)
         recent = (*state.recent, memo)
-        if len(recent) > windows.max_memos or recent[0].ts <= clock - windows.memo_ms:
-            horizon = clock - windows.memo_ms
-            kept_memos = tuple(m for m in recent if m.ts > horizon)
-            recent = kept_memos[len(kept_memos) - windows.max_memos :] if windows.max_memos else ()
+        if len(recent) > windows.max_memos:
+            recent = recent[len(recent) - windows.max_memos :] if windows.max_memos else ()
         state = CustomerState(
             clock,
             state.erased,

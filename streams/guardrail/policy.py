@@ -197,7 +197,6 @@ class Rules(_Section):
 
 
 class StateLimits(_Section):
-    rec_id_memory_hours: float = Field(ge=0)
     max_remembered_rec_ids: int = Field(ge=0)
     browsing_memory_days: float = Field(ge=0)
     max_browsing_events: int = Field(ge=1)

@@ -71,8 +71,8 @@ class DecisionMemo(NamedTuple):
     action: Action
     reasons: tuple[ReasonMemo, ...]
     kept: tuple[int, ...]  # indices of the items kept
-    title: str | None
-    body: str
+    title: str | None  # title and body: only when text_changed (else the recommendation's own)
+    body: str | None
     deliver_after: int | None
     explanation: str | None
     text_changed: bool

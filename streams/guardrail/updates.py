@@ -39,7 +39,6 @@ class Windows:
                 rules.frequency_cap.window_hours * HOUR_MS,
             )
         )
-        self.memo_ms = int(limits.rec_id_memory_hours * HOUR_MS)
         self.max_browsing = limits.max_browsing_events
         self.max_places = limits.max_locations
         self.max_memos = limits.max_remembered_rec_ids
@@ -99,10 +98,8 @@ def prune(
         deliveries = tuple(d for d in deliveries if d.ts > horizon)
     if recent is None:
         recent = state.recent
-    if recent and (len(recent) > windows.max_memos or recent[0].ts <= clock - windows.memo_ms):
-        horizon = clock - windows.memo_ms
-        kept_memos = tuple(m for m in recent if m.ts > horizon)
-        recent = kept_memos[len(kept_memos) - windows.max_memos :] if windows.max_memos else ()
+    if len(recent) > windows.max_memos:
+        recent = recent[len(recent) - windows.max_memos :] if windows.max_memos else ()
     return CustomerState(
         clock,
         state.erased if erased is None else erased,
@@ -126,9 +123,20 @@ def insert_sorted(marks: tuple[_Mark, ...], new: tuple[_Mark, ...], key: int) ->
     return tuple(sorted(marks + new, key=lambda m: m[0]))
 
 
+# Redelivery (at-least-once): after a crash or a rebalance a worker reads again the events
+# after its last committed offset, on a state from the changelog that may already hold them.
+# Each signal is applied at most once: an event no later than the state's clock whose mark is
+# already there changes nothing. (A mark pruned since is pruned again at once: the same state.)
+
+
 def apply_purchase(
     state: CustomerState, event: Purchase, index: CategoryIndex, windows: Windows
 ) -> CustomerState:
+    if event.ts <= state.clock:
+        event_id = event.event_id
+        for p in state.purchases:
+            if p.event_id == event_id:
+                return state
     marks = tuple(
         PurchaseMark(
             event.ts,
@@ -154,6 +162,11 @@ def apply_purchase(
 
 
 def apply_browsing(state: CustomerState, event: Browsing, windows: Windows) -> CustomerState:
+    if event.ts <= state.clock:
+        event_id = event.event_id
+        for b in state.browsing:
+            if b.event_id == event_id:
+                return state
     mark = BrowseMark(
         event.ts,
         event.event_id,
@@ -170,6 +183,8 @@ def apply_location(state: CustomerState, event: Location, windows: Windows) -> C
     if not event.place_name or not event.place_name.strip():
         return prune(state, clock, windows)
     mark = PlaceMark(event.ts, event.place_name.strip())
+    if event.ts <= state.clock and mark in state.places:
+        return state  # a redelivery (a place mark has no event id; the same place, same time)
     return prune(state, clock, windows, places=insert_sorted(state.places, (mark,), event.ts))
 
 

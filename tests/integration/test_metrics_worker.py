@@ -2,9 +2,9 @@
 
 A golden file replayed twice with the same rec_ids: the second time every recommendation is a
 redelivery, so it gets the same decision again (re-sent) and is counted as a ``duplicate``
-event, never as a second decision. (The file is ``mistaken``: each of its recommendations is
-within the policy's ``rec_id_memory_hours`` of its customer's last event, so every one is
-still remembered; an older rec_id is forgotten by design and decided afresh.) Once drained,
+event, never as a second decision. (The file is ``mistaken``: no customer in it has more
+recommendations than the policy's ``max_remembered_rec_ids``, so every one is still
+remembered; an older rec_id is forgotten by design and decided afresh.) Once drained,
 every owned input partition reports a consumer lag of 0; a second worker joining takes half of
 the partitions, and the first one drops their lag series.
 """

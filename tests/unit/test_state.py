@@ -82,13 +82,14 @@ def test_pruning_keeps_a_long_lived_customer_small() -> None:
     engine_run = run(events)
     state = engine_run.state()
     size = len(state_to_json(state))
-    # A very heavy customer (27 events a day): every kind is at its cap, and no more.
-    assert size < 8_000, size
+    # A very heavy customer (27 events a day): every kind is at its cap, and no more
+    # (50 browsing marks ~3 KB, 40 purchased items ~2 KB, 16 decision memos ~3 KB).
+    assert size < 9_000, size
     assert state.clock == events[-1].ts
     # bounded by the policy's windows and limits
     assert len(state.browsing) <= 50
     assert len(state.places) <= 20
-    assert len(state.recent) <= 32
+    assert len(state.recent) <= 16
     assert all(state.clock - d.ts < days(7) for d in state.deliveries)
 
 
@@ -114,7 +115,7 @@ def test_pruning_drops_each_kind_past_its_window() -> None:
     assert state.browsing == ()
     assert state.places == ()
     assert state.deliveries == ()
-    assert state.recent == ()
+    assert [m.rec_id for m in state.recent] == [events[4].rec_id]  # kept by count, not by age
 
 
 def test_places_are_forgotten_after_a_day() -> None:
