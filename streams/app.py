@@ -18,12 +18,12 @@ from collections import deque
 from typing import Any
 
 import faust
-from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.streams import _current_event
 from faust.types import TP, EventT
 from prometheus_client import CollectorRegistry
 
 from streams import serde
+from streams.faust_sensor import setup_sensors
 from streams.guardrail.engine import Engine
 from streams.guardrail.policy import Policy, load_policy
 from streams.guardrail.records import DeadLetter, Event, Profile, Recommendation
@@ -440,7 +440,7 @@ def create_app(
     metrics = GuardrailMetrics(registry if registry is not None else CollectorRegistry())
     metrics.set_info(policy.version, package_version())
     app = faust.App(settings.app_id, **faust_options(settings))
-    setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="faust")
+    setup_sensors(app, metrics.registry, "faust")  # faust's sensor, label lookups cached
     guardrail = Guardrail(app, settings, policy, metrics)
     inputs = app.topic(
         *settings.input_topics().values(),
