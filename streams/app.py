@@ -10,6 +10,7 @@ released and handled, so a crash re-reads held events instead of losing them.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import ssl
 import time
@@ -44,6 +45,10 @@ RELEASE_INTERVAL_S = 0.02
 FETCH_MAX_WAIT_MS = 50
 # High watermarks seen per input partition, with the time of their fetch response.
 HIGHWATER_HISTORY = 32
+
+
+def _fetched_at(entry: tuple[int, int]) -> int:
+    return entry[0]
 
 
 def _credentials(settings: Settings) -> Any:
@@ -135,16 +140,15 @@ class Guardrail:
         tp = TP(topic, partition)
         consumer: Any = self.app.consumer  # faust's Consumer; its aiokafka client is inside
         try:
-            highwater = consumer.highwater(tp)
             aio = consumer._thread._ensure_consumer()
-            # aiokafka's time (epoch ms) of the fetch response that set the high watermark
+            # aiokafka's time (epoch ms) of the fetch response that last set the high watermark
             polled = aio.last_poll_timestamp(tp)
         except (AssertionError, AttributeError, KeyError):  # not assigned here (any more)
             return True
         if not self.fetch_tuned and getattr(aio, "_fetcher", None) is not None:
             aio._fetcher._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
             self.fetch_tuned = True
-        if highwater is None or polled is None:
+        if polled is None:
             return False
         # Any high watermark from a response after ``since`` bounds what was there before;
         # the first such one is the easiest to reach (later ones count newer records too,
@@ -157,10 +161,11 @@ class Guardrail:
             seen = self.highwaters.get(tp)
             if not seen:
                 return False
-        first = next((hw for at, hw in seen if at / 1000 >= since), None)
-        if first is None:
+        # The history is in fetch order: binary search for the first response after since.
+        first = bisect.bisect_left(seen, since * 1000, key=_fetched_at)
+        if first == len(seen):
             return False
-        highwater = first
+        highwater = seen[first][1]
         last = self.last_offset.get(tp)
         if last is None:
             committed = consumer._committed_offset.get(tp)

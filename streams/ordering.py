@@ -25,7 +25,6 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -37,15 +36,17 @@ SIGNAL_RANK = 0
 RECOMMENDATION_RANK = 1
 
 
-@dataclass(order=True)
 class _Held(Generic[T]):
-    ts: int
-    rank: int
-    seq: int
-    wall: float = field(compare=False)
-    key: str = field(compare=False)
-    item: T = field(compare=False)
-    released: bool = field(default=False, compare=False)
+    """One held event; the heap orders ``(ts, rank, seq, held)`` tuples (compared in C)."""
+
+    __slots__ = ("item", "key", "released", "ts", "wall")
+
+    def __init__(self, ts: int, wall: float, key: str, item: T) -> None:
+        self.ts = ts
+        self.wall = wall
+        self.key = key
+        self.item = item
+        self.released = False
 
 
 class PartitionOrderer(Generic[T]):
@@ -54,7 +55,8 @@ class PartitionOrderer(Generic[T]):
     def __init__(self, topics: Iterable[str], max_hold_s: float) -> None:
         self.topics = tuple(topics)
         self.max_hold_s = max_hold_s
-        self._heap: list[_Held[T]] = []
+        # (ts, rank, seq, held): seq is unique, so the held object itself is never compared.
+        self._heap: list[tuple[int, int, int, _Held[T]]] = []
         # The same events in arrival (wall) order, released ones dropped lazily from the
         # left: the longest-held event in O(1), not a scan of the heap per release.
         self._arrivals: deque[_Held[T]] = deque()
@@ -73,12 +75,12 @@ class PartitionOrderer(Generic[T]):
         if previous is None or ts > previous:
             seen[topic] = ts
         self._held[key] = self._held.get(key, 0) + 1
-        held = _Held(ts, rank, next(self._seq), wall, key, item)
-        heapq.heappush(self._heap, held)
+        held = _Held(ts, wall, key, item)
+        heapq.heappush(self._heap, (ts, rank, next(self._seq), held))
         self._arrivals.append(held)
 
     def _pop(self) -> T:
-        held = heapq.heappop(self._heap)
+        held = heapq.heappop(self._heap)[3]
         held.released = True
         left = self._held[held.key] - 1
         if left:
@@ -115,7 +117,7 @@ class PartitionOrderer(Generic[T]):
         ready: list[T] = []
         heap = self._heap
         while heap:
-            held = heap[0]
+            held = heap[0][3]
             overdue = wall - held.wall >= self.max_hold_s
             # An overdue event further down the heap also forces release of everything before
             # it, so that the order stays intact.
