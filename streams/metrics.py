@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from threading import Thread
-from typing import Final
+from typing import Any, Final
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -92,6 +92,7 @@ WORKER_ERROR_KINDS: Final = (
 ERROR_KINDS: Final = (*SERDE_ERROR_KINDS, *WORKER_ERROR_KINDS)
 SHADOW: Final = ("true", "false")
 MAX_PARTITIONS: Final = 10_000
+MAX_CACHED_CHILDREN: Final = 4_096  # labelled children kept per worker (see GuardrailMetrics)
 
 #: Decision latency: the pure ``decide`` call and its state read/write, in-process.
 LATENCY_BUCKETS: Final = (
@@ -212,6 +213,15 @@ class GuardrailMetrics:
             for kind in ERROR_KINDS:
                 self.dead_letters.labels(topic, kind)
         self.set_info(UNKNOWN, package_version())
+        # Labelled children by the raw values they were made from: a dict lookup per event
+        # instead of label validation (these series are never removed).
+        self._children: dict[tuple[object, ...], Any] = {}
+        self._decided = self.events.labels("recommendations", "decided")
+
+    def _remember(self, key: tuple[object, ...], child: Any) -> Any:
+        if len(self._children) < MAX_CACHED_CHILDREN:  # raw values are bounded; be sure
+            self._children[key] = child
+        return child
 
     # --- what the worker calls ---------------------------------------------------------------
     def record_decision(
@@ -229,17 +239,28 @@ class GuardrailMetrics:
         """
         if channel is None and decision.recommendation is not None:
             channel = decision.recommendation.channel
-        action = closed(decision.action, ACTIONS)
-        channel_label = closed(channel, CHANNELS)
-        self.decisions.labels(action, channel_label).inc()
+        action = decision.action
+        key: tuple[object, ...] = (DECISIONS, action, channel)
+        child = self._children.get(key)
+        if child is None:
+            labels = closed(action, ACTIONS), closed(channel, CHANNELS)
+            child = self._remember(key, self.decisions.labels(*labels))
+        child.inc()
         for reason in decision.reasons:
-            self.decision_reasons.labels(
-                closed(reason.code, REASON_CODES),
-                action,
-                channel_label,
-                "true" if reason.shadow else "false",
-            ).inc()
-        self.events.labels("recommendations", "decided").inc()
+            key = (DECISION_REASONS, reason.code, action, channel, bool(reason.shadow))
+            child = self._children.get(key)
+            if child is None:
+                child = self._remember(
+                    key,
+                    self.decision_reasons.labels(
+                        closed(reason.code, REASON_CODES),
+                        closed(action, ACTIONS),
+                        closed(channel, CHANNELS),
+                        "true" if reason.shadow else "false",
+                    ),
+                )
+            child.inc()
+        self._decided.inc()
         self.decision_latency.observe(max(0.0, float(latency_s)))
         self.event_time_lag.observe(max(0.0, float(lag_s)))
 
@@ -249,7 +270,13 @@ class GuardrailMetrics:
         ``topic`` is the Kafka topic name (prefixed or not) or the logical name; ``outcome``
         one of :data:`OUTCOMES`, in practice ``signal`` or ``duplicate``.
         """
-        self.events.labels(logical_topic(topic), closed(outcome, OUTCOMES)).inc()
+        key: tuple[object, ...] = (EVENTS, topic, outcome)
+        child = self._children.get(key)
+        if child is None:
+            child = self._remember(
+                key, self.events.labels(logical_topic(topic), closed(outcome, OUTCOMES))
+            )
+        child.inc()
 
     def record_dead_letter(self, topic: str, error_kind: str) -> None:
         """Count one record sent to the dead-letter topic (and consumed, as ``dead_lettered``)."""
