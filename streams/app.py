@@ -421,10 +421,6 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         # Batch sends for 5 ms (as our confluent producers do): with faust's default of 0,
         # every send became its own produce request, the worker's biggest cost (bench kafka).
         producer_linger=0.005,
-        # aiokafka waits for a partition's batch to be sent once it is full: faust's 16 KB
-        # batches (~10 decisions with their header) stalled every burst of releases on the
-        # broker's round trip. 256 KB per partition batch (bench kafka: c +30-40% events/s).
-        producer_max_batch_size=256 * 1024,
         web_port=settings.web_port,
         web_host="127.0.0.1",
         key_serializer="raw",
