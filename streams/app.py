@@ -23,7 +23,8 @@ from faust.streams import _current_event
 from faust.types import TP, EventT
 from prometheus_client import CollectorRegistry
 
-from streams import serde
+from streams import rebalance, serde
+from streams.acks import InOrderAcks
 from streams.faust_sensor import setup_sensors
 from streams.guardrail.engine import Engine
 from streams.guardrail.policy import Policy, load_policy
@@ -114,6 +115,7 @@ class Guardrail:
             },
         )
         self.orderers: dict[int, PartitionOrderer[tuple[Ev, Event]]] = {}
+        self.acks = InOrderAcks()  # offset order per partition: faust never sees a gap
         self.last_offset: dict[TP, int] = {}
         self.highwaters: dict[TP, deque[tuple[int, int]]] = {}
         self.fetch_tuned = False
@@ -194,11 +196,13 @@ class Guardrail:
 
     async def on_event(self, event: Ev) -> None:
         message = event.message
-        self.last_offset[TP(message.topic, message.partition)] = message.offset
+        tp = TP(message.topic, message.partition)
+        self.last_offset[tp] = message.offset
+        self.acks.read(tp, message.offset, event)
         kind = self.kinds[message.topic]
         record = await self._decode(event, kind)
         if record is None:
-            event.ack()
+            self._finished(event)
             return
         rank = RECOMMENDATION_RANK if kind == "recommendation" else SIGNAL_RANK
         orderer = self._orderer(message.partition)
@@ -214,8 +218,14 @@ class Guardrail:
             orderer = self._orderer(partition)
             ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
             for held_event, record in ready:
+                if self.app.rebalancing:
+                    break  # the rest is read again from the committed offset afterwards
                 await self._handle(held_event, record)
-                held_event.ack()
+                self._finished(held_event)
+
+    def _finished(self, event: Ev) -> None:
+        message = event.message
+        self.acks.finished(TP(message.topic, message.partition), message.offset, event)
 
     async def _decode(self, event: Ev, kind: str) -> Event | None:
         message = event.message
@@ -296,6 +306,10 @@ class Guardrail:
             await self._dead_letter(event, "internal_error", f"internal_error: {exc!r}")
             return
         if new_state is not state:
+            if isinstance(record, Profile) and record.erase:
+                # Commit first: redelivered after the erasure, a decision made before it
+                # could not be repeated (the erasure forgets it too). See streams.rebalance.
+                await rebalance.commit_acknowledged(self.app)
             if isinstance(record, Profile) and record.erase and key in self.table:
                 # Erasure: a tombstone first, so compaction forgets everything that was.
                 del self.table[key]
@@ -364,24 +378,12 @@ class Guardrail:
             self.lag_partitions.add(tp)
 
     def drop_all_held(self) -> None:
-        """Forget every held event, unacknowledged (shutdown: read again after a restart)."""
+        """Forget every held and unacknowledged event (a rebalance or shutdown): each is read
+        again from the committed offsets, here or by the partition's next owner; dropping
+        the references also lets faust stop waiting for them (its unacked set is weak)."""
         self.orderers.clear()
         self.last_offset.clear()
-
-    def drop_held(self, assigned: set[TP]) -> None:
-        """Forget held events of partitions no longer assigned here, unacknowledged.
-
-        Their offsets were never committed, so the partition's new owner reads them again;
-        dropping the references also lets faust stop waiting for them (its unacked set is
-        weak).
-        """
-        kept = {tp.partition for tp in assigned}
-        for partition in list(self.orderers):
-            if partition not in kept:
-                del self.orderers[partition]
-        for tp in list(self.last_offset):
-            if tp not in assigned:
-                del self.last_offset[tp]
+        self.acks.forget()
 
     def forget_partitions(self, assigned: set[TP]) -> None:
         """Drop the lag series of every partition not in ``assigned`` (after a rebalance)."""
@@ -398,12 +400,14 @@ class Guardrail:
             now = time.time()
             ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), now)
             for held_event, record in ready:
+                if self.app.rebalancing:
+                    break  # the rest is read again from the committed offset afterwards
                 token = _current_event.set(weakref.ref(held_event))
                 try:
                     await self._handle(held_event, record)
                 finally:
                     _current_event.reset(token)
-                held_event.ack()
+                self._finished(held_event)
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
@@ -470,17 +474,7 @@ def create_app(
     async def refresh_gauges() -> None:
         guardrail.refresh_gauges()
 
-    @app.on_before_shutdown.connect
-    def on_shutdown(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
-        guardrail.drop_all_held()  # unacknowledged: read again after the restart
-
-    @app.on_partitions_assigned.connect
-    def on_assigned(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
-        # Rebalances are eager: every partition is revoked, then the new set assigned, so
-        # the ones revoked for good are those not assigned again. args[0]: the assigned TPs.
-        assigned = {tp for tp in args[0] if tp.topic in guardrail.kinds}
-        guardrail.drop_held(assigned)
-        guardrail.forget_partitions(assigned)
+    rebalance.install(app, guardrail)
 
     @app.task
     async def serve_metrics() -> None:

@@ -5,8 +5,9 @@ four partitions, two workers of one app id, each with its own RocksDB directory.
 events stream in, worker 2 is killed with SIGKILL and started again, then the broker is
 stopped and started on the same data. Afterwards ``guardrail audit`` must find every proposed
 recommendation decided (0 missing) and every duplicate decision identical to the first, but
-for one known, open exception: a recommendation decided shortly before its customer's erasure
-may be decided again as "erased" when redelivered (docs/reliability.md); those are counted.
+for the one exception erasure forces: a recommendation decided shortly before its customer's
+erasure may be decided again as "erased" when redelivered (docs/reliability.md); those are
+counted.
 
 Figures go to stdout (``pytest -s``) and to ``$GUARDRAIL_CHAOS_REPORT`` when set. Knobs for
 experiments: ``GUARDRAIL_CHAOS_EVENTS`` (default 200000), ``GUARDRAIL_CHAOS_EXACTLY_ONCE=1``,
@@ -23,7 +24,6 @@ import tempfile
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -239,16 +239,10 @@ def test_two_workers_survive_sigkill_and_broker_restart(chaos_dir: Path) -> None
     assert alive == [True, True], "a worker died on its own"
     assert report.proposed >= EVENTS // 10
     assert report.missing_count == 0, report.missing
-    # Known and open (issue 5, docs/reliability.md): a recommendation read again after the
-    # crash or a rebalance can be decided against a state that lacks writes its partition's
-    # committed offsets already cover, or after its customer's erasure forgot the rec_id
-    # memory; that copy differs from the first. Nothing is missing (asserted above); the
-    # differing copies are counted and reported here until the defect is fixed.
+    # Every redelivered decision equals the first (signals apply once, rec_ids are
+    # remembered), but for the one exception the contract forces: an erasure keeps nothing,
+    # not even what was decided, so a recommendation decided just before its customer's
+    # erasure and read again after the crash is decided again, as "erased" (suppressed).
     unexplained = _not_erasure(differing)
-    if unexplained:
-        warnings.warn(
-            f"{len(unexplained)} redelivered decision(s) differ from the first other than by "
-            f"an erasure: {unexplained[:5]}",
-            stacklevel=1,
-        )
+    assert not unexplained, f"redelivered decisions differ from the first: {unexplained[:5]}"
     assert report.dead_letters == 0

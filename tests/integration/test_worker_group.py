@@ -77,6 +77,6 @@ def test_two_workers_in_one_group_decide_as_one(kafka_broker: LocalKafka, tmp_pa
                 assert decision_to_json(decision) == by_rec[decision.rec_id]
                 seen[decision.customer_id].append(decision.rec_id)
             elif decision_to_json(decision) != by_rec[decision.rec_id]:
-                differing.append(decision.rec_id)
+                differing.append(f"{by_rec[decision.rec_id]}\n  then {decision_to_json(decision)}")
         assert seen == want, f"per-customer order on {kind} differs"
-    assert not differing, f"redelivered decisions differ from the first: {differing[:10]}"
+    assert not differing, "redelivered decisions differ from the first:\n" + "\n".join(differing)

@@ -1,0 +1,71 @@
+"""Acknowledge events in offset order per topic-partition, whatever order they finish in.
+
+The worker finishes events out of offset order: the event-time hold releases them by time,
+and a bad record is dead-lettered at once while an earlier one is still held. faust commits
+the highest *contiguous* acknowledged offset, but its gap check misses a gap of exactly one
+offset and any gap at offset 0 (faust-streaming 0.15.3, ``Consumer._new_offset`` compares
+with the committed offset as if it were the last one read; it is the next one to read), so
+one held event could be committed past and lost on a crash. Acknowledging only from the head
+of each partition's queue never leaves faust a gap to miss.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Protocol
+
+
+class Ackable(Protocol):
+    def ack(self) -> bool: ...
+
+
+class _Queue:
+    __slots__ = ("done", "events", "offsets")
+
+    def __init__(self) -> None:
+        self.offsets: deque[int] = deque()  # in the order read
+        self.events: dict[int, Ackable] = {}
+        self.done: set[int] = set()  # finished, not acknowledged yet
+
+
+class InOrderAcks:
+    """Per topic-partition queues of events in the order they were read."""
+
+    __slots__ = ("_queues",)
+
+    def __init__(self) -> None:
+        self._queues: dict[tuple[str, int], _Queue] = {}
+
+    def read(self, tp: tuple[str, int], offset: int, event: Ackable) -> None:
+        """Note an event as read (in the order its partition delivers them)."""
+        queue = self._queues.get(tp)
+        if queue is None:
+            queue = self._queues[tp] = _Queue()
+        if offset not in queue.events:
+            queue.offsets.append(offset)
+        queue.events[offset] = event  # read again: the newest copy is the one to finish
+
+    def finished(self, tp: tuple[str, int], offset: int, event: Ackable) -> int:
+        """Mark ``event`` finished; acknowledge every finished event at the head of its
+        partition's queue. Returns how many were acknowledged."""
+        queue = self._queues.get(tp)
+        if queue is None or queue.events.get(offset) is not event:
+            return 0  # read before a rebalance forgot it: read again, acknowledged then
+        offsets, events, done = queue.offsets, queue.events, queue.done
+        done.add(offset)
+        acked = 0
+        while offsets and offsets[0] in done:
+            head = offsets.popleft()
+            done.discard(head)
+            events.pop(head).ack()
+            acked += 1
+        return acked
+
+    def pending(self) -> int:
+        """Events read and not acknowledged yet."""
+        return sum(len(q.offsets) for q in self._queues.values())
+
+    def forget(self) -> None:
+        """Drop every queue, acknowledging nothing (rebalance, shutdown): what was not
+        acknowledged is read again from the committed offsets."""
+        self._queues.clear()
