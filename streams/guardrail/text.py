@@ -92,6 +92,12 @@ class _TagScanner:
                 best = max(best, m.end())
         return best
 
+    def search_any(self, text: str) -> bool | None:
+        """Whether any pattern matches anywhere; None when that takes more than one scan."""
+        if self._combined is None:
+            return None
+        return self._combined.search(text) is not None
+
     @property
     def scans_once(self) -> bool:
         """True when one combined regex scans for every pattern (then no gate is faster)."""
@@ -146,7 +152,15 @@ _NEVER = re.compile(r"(?!)")
 class PlaceholderMatcher:
     """Unfilled merge tags: repair the greeting, report every other tag."""
 
-    __slots__ = ("_by_name", "_by_text", "_greeting", "_neutral", "_null", "_tags")
+    __slots__ = (
+        "_by_name",
+        "_by_text",
+        "_greeting",
+        "_maybe_unfilled",
+        "_neutral",
+        "_null",
+        "_tags",
+    )
 
     def __init__(self, cfg: UnresolvedPlaceholder) -> None:
         # Results memoized (copy repeats: titles across customers, bodies per customer).
@@ -159,6 +173,23 @@ class PlaceholderMatcher:
         self._greeting = re.compile(rf"(?P<lead>\s*)(?i:{words})(?!\w)") if words else _NEVER
         self._null = re.compile(rf"(?i:{nulls})(?!\w)") if nulls else _NEVER
         self._neutral = cfg.neutral_greeting
+        # A superset of the greetings _repair_greeting can repair, less those with a merge tag
+        # (found by the tag scan): a null name, or nothing before punctuation or line end.
+        null_slot = rf"[ \t]*(?:,[ \t]*)?(?i:{nulls})(?!\w)|" if nulls else ""
+        self._maybe_unfilled = (
+            re.compile(rf"\s*(?i:{words})(?!\w)(?:{null_slot}[ \t]+[,!.:]|[ \t]*(?:\r?\n|\Z))")
+            if words
+            else _NEVER
+        )
+
+    def is_clean(self, text: str) -> bool:
+        """True when ``check`` would find nothing: no merge tag, no unfilled greeting.
+
+        Two regex scans instead of the full check, for the common case of clean copy (most
+        bodies are unique, so the memo does not help them).
+        """
+        tags = self._tags.search_any(text)
+        return tags is False and self._maybe_unfilled.match(text) is None
 
     def check(self, text: str, first_name: str | None) -> PlaceholderResult:
         found = self._by_text.get(text)
@@ -381,26 +412,36 @@ class SurveillanceMatcher:
             for p in cfg.surveillance_patterns
         )
         self._min_len = cfg.min_term_length
-        # Per text: its folded form, the policy patterns' hits (sorted) and the clean result.
-        self._memo: dict[str, tuple[str, list[Hit], ScrubResult]] = {}
+        # Per text: its folded form and the policy patterns' hits (sorted).
+        self._memo: dict[str, tuple[str, list[Hit]]] = {}
 
-    def scrub(self, text: str, places: Iterable[str], queries: Iterable[str]) -> ScrubResult:
+    def _entry(self, text: str) -> tuple[str, list[Hit]]:
         entry = self._memo.get(text)
         if entry is None:
             folded = _fold(text)
-            entry = (folded, self._hits(text, folded, None), ScrubResult(text, ()))
+            entry = (folded, self._hits(text, folded, None))
             _remember(self._memo, text, entry)
-        folded, pattern_hits, clean = entry
+        return entry
+
+    def is_clean(self, text: str, places: Sequence[str], queries: Sequence[str]) -> bool:
+        """True when ``scrub`` would drop nothing (without building its result)."""
+        folded, pattern_hits = self._entry(text)
+        if pattern_hits:
+            return False
+        return not (places or queries) or self._terms(folded, places, queries) is None
+
+    def scrub(self, text: str, places: Iterable[str], queries: Iterable[str]) -> ScrubResult:
+        folded, pattern_hits = self._entry(text)
         terms = self._terms(folded, places, queries) if places or queries else None
         if terms is None:
             if not pattern_hits:
-                return clean
+                return ScrubResult(text, ())
             hits = list(pattern_hits)
         else:
             hits = pattern_hits + self._term_hits(folded, terms)
             hits.sort(key=_start)
             if not hits:
-                return clean
+                return ScrubResult(text, ())
         dropped: list[DropKind] = []
         current: str | None = text
         # Dropping a sentence can join two kept ones into a new hit ("we noticed" + "you"):

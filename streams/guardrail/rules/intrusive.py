@@ -69,8 +69,12 @@ def too_granular(ctx: RuleContext, draft: Draft) -> Finding | None:
         since = now - compiled.query_memory_ms
         queries = [b.query for b in state.browsing if b.query and b.ts > since]
     matcher = ctx.compiled.surveillance
-    dropped: list[str] = []
     title = draft.title
+    if matcher.is_clean(draft.body, places, queries) and (
+        title is None or matcher.is_clean(title, places, queries)
+    ):
+        return None
+    dropped: list[str] = []
     if title is not None:
         scrubbed = matcher.scrub(title, places, queries)
         title = scrubbed.text

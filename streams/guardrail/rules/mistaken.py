@@ -8,8 +8,10 @@ from streams.guardrail.rules.base import Draft, Finding, RuleContext
 def unresolved_placeholder(ctx: RuleContext, draft: Draft) -> Finding | None:
     """Repair an unfilled greeting; suppress an unfilled merge tag anywhere else."""
     matcher = ctx.compiled.placeholders
-    first_name = ctx.state.profile.first_name
     title = draft.title
+    if matcher.is_clean(draft.body) and (title is None or matcher.is_clean(title)):
+        return None
+    first_name = ctx.state.profile.first_name
     fixed: list[str] = []
     unresolved: list[str] = []
     if title is not None:
