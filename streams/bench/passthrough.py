@@ -8,7 +8,8 @@ key, value and headers unchanged, to ``<prefix>recommendations.approved``:
   configured as ``guardrail replay --kafka`` configures its own: idempotent, murmur2_random,
   linger 5 ms), auto-committing offsets. The ceiling for Python on this broker.
 - ``faust``: a bare faust agent with exactly the worker's faust/aiokafka options
-  (``streams.app.faust_options``) and no table. The ceiling for faust.
+  (``streams.app.faust_options``), on the same event loop (uvloop), and no table. The
+  ceiling for faust.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def run_confluent(settings: Settings) -> None:
 
 
 def run_faust(settings: Settings) -> None:
+    from streams.worker_cmd import use_uvloop
+
+    use_uvloop()  # the worker's event loop too
     import faust
 
     from streams.app import faust_options
