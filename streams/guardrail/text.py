@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Literal, TypeVar
@@ -287,6 +287,24 @@ def _passes(gate: Gate, folded: str) -> bool:
     return True
 
 
+def _gates_checker(gates: Sequence[Gate]) -> Callable[[str], tuple[bool, ...]]:
+    """One function testing every gate at once: ``("you" in t) and ("saw" in t or ...)``.
+
+    Generated once per policy (as ``namedtuple`` does): the substring tests run as plain
+    expressions, without the per-literal loop of :func:`_passes`. The literals enter the
+    source only through ``repr``, so any text is safe in them.
+    """
+    terms = []
+    for gate in gates:
+        groups = [" or ".join(f"{lit!r} in t" for lit in sorted(group)) for group in gate]
+        terms.append(" and ".join(f"({g})" for g in groups) if groups else "True")
+    body = f"({', '.join(terms)},)" if terms else "()"
+    checker: Callable[[str], tuple[bool, ...]] = eval(  # built from repr'd literals only
+        f"lambda t: {body}", {"__builtins__": {}}
+    )
+    return checker
+
+
 def _gate(pattern: str) -> Gate:
     """Literals every match of ``pattern`` must contain, for a cheap substring pre-check.
 
@@ -400,7 +418,7 @@ def _start(hit: Hit) -> int:
 class SurveillanceMatcher:
     """Surveillance detail: drop each sentence that shows it, say only what kind it was."""
 
-    __slots__ = ("_memo", "_min_len", "_patterns")
+    __slots__ = ("_gates_pass", "_memo", "_min_len", "_patterns")
 
     def __init__(self, cfg: TooGranular) -> None:
         self._patterns: tuple[tuple[re.Pattern[str], Gate, DropKind], ...] = tuple(
@@ -411,6 +429,7 @@ class SurveillanceMatcher:
             )
             for p in cfg.surveillance_patterns
         )
+        self._gates_pass = _gates_checker([gate for _, gate, _ in self._patterns])
         self._min_len = cfg.min_term_length
         # Per text: its folded form and the policy patterns' hits (sorted).
         self._memo: dict[str, tuple[str, list[Hit]]] = {}
@@ -479,8 +498,9 @@ class SurveillanceMatcher:
 
     def _hits(self, text: str, folded: str, terms: re.Pattern[str] | None) -> list[Hit]:
         hits: list[Hit] = []
-        for pattern, gate, kind in self._patterns:
-            if _passes(gate, folded):
+        passing = self._gates_pass(folded)
+        for (pattern, _, kind), passes in zip(self._patterns, passing, strict=True):
+            if passes:
                 hits.extend(
                     (m.start(), m.end(), kind)
                     for m in pattern.finditer(text)

@@ -62,48 +62,60 @@ def prune(
     """The state with the given parts replaced, minus whatever no rule can use at ``clock``.
 
     Every update goes through here, so the state is pruned on every event and built once.
+    (Hot: marks are read by index, not by field name, which costs a descriptor call each.)
     """
+    (
+        _,
+        old_erased,
+        old_profile,
+        old_purchases,
+        old_bought,
+        old_browsing,
+        old_places,
+        old_deliveries,
+        old_recent,
+    ) = state
     if purchases is None:
-        purchases = state.purchases
-    if purchases and (
-        purchases[0].keep_until <= clock or len(purchases) > windows.max_purchase_items
-    ):
+        purchases = old_purchases
+    # PurchaseMark: [5] keep_until; purchases are sorted by it.
+    if purchases and (purchases[0][5] <= clock or len(purchases) > windows.max_purchase_items):
         purchases = tuple(p for p in purchases if p.keep_until > clock)
         if len(purchases) > windows.max_purchase_items:
             newest = sorted(purchases, key=lambda p: p.ts)[-windows.max_purchase_items :]
             purchases = tuple(sorted(newest, key=lambda p: p.keep_until))
     if bought is None:
-        bought = state.bought
-    for b in bought:  # a plain loop: a generator per event costs more than the check
-        if b.keep_until <= clock:
+        bought = old_bought
+    for b in bought:  # RootMark: [2] keep_until; a plain loop, no generator per event
+        if b[2] <= clock:
             bought = tuple(b for b in bought if b.keep_until > clock)
             break
     if browsing is None:
-        browsing = state.browsing
+        browsing = old_browsing
+    # Browsing, place and delivery marks: [0] ts; each kind is sorted by it.
     if browsing and (
-        len(browsing) > windows.max_browsing or browsing[0].ts <= clock - windows.browsing_ms
+        len(browsing) > windows.max_browsing or browsing[0][0] <= clock - windows.browsing_ms
     ):
         horizon = clock - windows.browsing_ms
         browsing = tuple(b for b in browsing if b.ts > horizon)[-windows.max_browsing :]
     if places is None:
-        places = state.places
-    if places and (len(places) > windows.max_places or places[0].ts <= clock - windows.places_ms):
+        places = old_places
+    if places and (len(places) > windows.max_places or places[0][0] <= clock - windows.places_ms):
         horizon = clock - windows.places_ms
         kept = tuple(p for p in places if p.ts > horizon)
         places = kept[len(kept) - windows.max_places :] if windows.max_places else ()
     if deliveries is None:
-        deliveries = state.deliveries
-    if deliveries and deliveries[0].ts <= clock - windows.deliveries_ms:
+        deliveries = old_deliveries
+    if deliveries and deliveries[0][0] <= clock - windows.deliveries_ms:
         horizon = clock - windows.deliveries_ms
         deliveries = tuple(d for d in deliveries if d.ts > horizon)
     if recent is None:
-        recent = state.recent
+        recent = old_recent
     if len(recent) > windows.max_memos:
         recent = recent[len(recent) - windows.max_memos :] if windows.max_memos else ()
     return CustomerState(
         clock,
-        state.erased if erased is None else erased,
-        state.profile if profile is None else profile,
+        old_erased if erased is None else erased,
+        old_profile if profile is None else profile,
         purchases,
         bought,
         browsing,

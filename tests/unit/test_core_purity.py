@@ -34,3 +34,28 @@ def test_the_core_never_reads_the_wall_clock(path: Path) -> None:
     source = path.read_text()
     for call in FORBIDDEN_CALLS:
         assert f"{call}(" not in source, f"{path.name} calls {call}()"
+
+
+def test_deciding_leaves_no_reference_cycles() -> None:
+    """Everything decide() drops is freed by reference counting (the engine bench runs with
+    the cyclic collector off on the strength of this)."""
+    import gc
+
+    from streams.generate import GeneratorConfig, generate_records
+    from streams.guardrail.engine import Engine
+    from streams.guardrail.policy import default_policy
+    from streams.guardrail.state import EMPTY_STATE, CustomerState
+
+    events = [record for _, record in generate_records(GeneratorConfig(events=5_000, seed=3))]
+    engine = Engine(default_policy())
+    states: dict[str, CustomerState] = {}
+    gc.collect()
+    gc.disable()
+    try:
+        for event in events:
+            customer = event.customer_id
+            states[customer], _ = engine.decide(states.get(customer, EMPTY_STATE), event)
+        states.clear()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

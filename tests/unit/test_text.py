@@ -465,3 +465,13 @@ def test_scrub_never_raises(text: str, places: list[str], queries: list[str]) ->
     }
     if not result.dropped:
         assert result.text == text
+
+
+def test_gate_checker_takes_any_literal_and_no_gate() -> None:
+    from streams.guardrail.text import _gates_checker
+
+    check = _gates_checker([(frozenset({"it's", 'a"b\\'}), frozenset({"x"})), ()])
+    assert check("it's x") == (True, True)
+    assert check('a"b\\ x') == (True, True)
+    assert check("it's") == (False, True)
+    assert _gates_checker([])("anything") == ()

@@ -53,6 +53,13 @@ class Compiled:
         granular = policy.rules.too_granular
         self.place_memory_ms = int(granular.place_memory_hours * HOUR_MS)
         self.query_memory_ms = int(granular.query_memory_days * DAY_MS)
+        rules = policy.rules
+        self.duplicate_window_ms = int(rules.duplicate_recommendation.window_days * DAY_MS)
+        self.cap_window_ms = int(rules.frequency_cap.window_hours * HOUR_MS)
+        quiet = policy.rules.quiet_hours
+        self.quiet_channels = frozenset(quiet.channels)
+        self.quiet_start = quiet.start_minute
+        self.quiet_end = quiet.end_minute
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3x, per recommendation

@@ -63,11 +63,13 @@ def too_granular(ctx: RuleContext, draft: Draft) -> Finding | None:
     places: list[str] = []
     if state.places:
         since = now - compiled.place_memory_ms  # within(ts, now, window): ts > now - window
-        places = [p.name for p in state.places if p.ts > since]
+        places = [p[1] for p in state.places if p[0] > since]  # PlaceMark: ts, name
     queries: list[str] = []
     if state.browsing:
         since = now - compiled.query_memory_ms
-        queries = [b.query for b in state.browsing if b.query and b.ts > since]
+        queries = [b[4] for b in state.browsing if b[4] and b[0] > since]  # BrowseMark: [4] query
+        if len(queries) > 1:
+            queries = list(dict.fromkeys(queries))  # searches repeat: each one once
     matcher = ctx.compiled.surveillance
     title = draft.title
     if matcher.is_clean(draft.body, places, queries) and (
@@ -114,12 +116,6 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-@lru_cache(maxsize=256)
-def _clock_minutes(value: str) -> int:
-    hours, minutes = value.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
 QUARTER_HOUR_S = 900
 
 
@@ -138,15 +134,16 @@ def _utc_offset_s(zone_name: str, quarter: int) -> int:
 
 def quiet_hours(ctx: RuleContext, draft: Draft) -> Finding | None:
     """Defer push and SMS out of the customer's local night."""
-    cfg = ctx.policy.rules.quiet_hours
-    if ctx.rec.channel not in cfg.channels:
+    compiled = ctx.compiled
+    if ctx.rec.channel not in compiled.quiet_channels:
         return None
+    cfg = ctx.policy.rules.quiet_hours
     send_at = draft.deliver_after if draft.deliver_after is not None else ctx.rec.ts
     zone_name = ctx.state.profile.timezone or cfg.default_timezone
     seconds = send_at // 1000
     offset = _utc_offset_s(zone_name, seconds // QUARTER_HOUR_S)
     minute = ((seconds + offset) % 86_400) // 60
-    start, end = _clock_minutes(cfg.start), _clock_minutes(cfg.end)
+    start, end = compiled.quiet_start, compiled.quiet_end
     quiet = (start <= minute or minute < end) if start > end else (start <= minute < end)
     if not quiet:
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from streams.guardrail.policy import HOUR_MS
 from streams.guardrail.rules.base import Draft, Finding, RuleContext, days, plural, within
 
 
@@ -51,9 +50,11 @@ def duplicate_recommendation(ctx: RuleContext, draft: Draft) -> Finding | None:
     if not deliveries or not ctx.rec.items:
         return None
     cfg = ctx.policy.rules.duplicate_recommendation
-    window_ms = int(cfg.window_days * 86_400_000)
-    now = ctx.rec.ts
-    recent = [d.skus for d in deliveries if within(d.ts, now, window_ms)]
+    window_ms = ctx.compiled.duplicate_window_ms
+    since = ctx.rec.ts - window_ms  # within(ts, now, window): ts > now - window
+    recent = [d[2] for d in deliveries if d[0] > since]  # DeliveryMark: [0] ts, [2] skus
+    if not recent:
+        return None
     drop: set[int] = set()
     details: list[str] = []
     for i, item in enumerate(ctx.rec.items):
@@ -72,15 +73,14 @@ def frequency_cap(ctx: RuleContext, draft: Draft) -> Finding | None:
     if not deliveries:
         return None
     cfg = ctx.policy.rules.frequency_cap
-    window_ms = int(cfg.window_hours * HOUR_MS)
-    now = ctx.rec.ts
+    since = ctx.rec.ts - ctx.compiled.cap_window_ms  # within(): ts > now - window
     channel = ctx.rec.channel
     total = 0
     same_channel = 0
-    for d in deliveries:
-        if within(d.ts, now, window_ms):
+    for d in deliveries:  # DeliveryMark: [0] ts, [1] channel
+        if d[0] > since:
             total += 1
-            same_channel += d.channel == channel
+            same_channel += d[1] == channel
     hours = f"{cfg.window_hours:g} h"
     if total >= cfg.max_total:
         detail = f"{plural(total, 'recommendation')} in the last {hours} (max {cfg.max_total})"
