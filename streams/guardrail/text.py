@@ -158,7 +158,7 @@ class PlaceholderMatcher:
         "_greeting",
         "_maybe_unfilled",
         "_neutral",
-        "_null",
+        "_null_names",
         "_tags",
     )
 
@@ -171,7 +171,8 @@ class PlaceholderMatcher:
         words = _alternation(cfg.greeting_words)
         nulls = _alternation(cfg.null_names)
         self._greeting = re.compile(rf"(?P<lead>\s*)(?i:{words})(?!\w)") if words else _NEVER
-        self._null = re.compile(rf"(?i:{nulls})(?!\w)") if nulls else _NEVER
+        # (not "_null": compiled by mypyc, that becomes "__null", a keyword of the C compiler)
+        self._null_names = re.compile(rf"(?i:{nulls})(?!\w)") if nulls else _NEVER
         self._neutral = cfg.neutral_greeting
         # A superset of the greetings _repair_greeting can repair, less those with a merge tag
         # (found by the tag scan): a null name, or nothing before punctuation or line end.
@@ -234,7 +235,7 @@ class PlaceholderMatcher:
             trail = _TAG_TRAIL.match(text, tag_end)
             punct, end = (trail.group(1), trail.end()) if trail is not None else ("", tag_end)
         else:
-            null = self._null.match(text, slot_start)
+            null = self._null_names.match(text, slot_start)
             if null is not None:  # "Hi null," / "Hey N/A!"
                 if null.group().casefold() == name.casefold():
                     return None  # "Hi Nan," to a customer called Nan: a real name

@@ -59,3 +59,21 @@ def test_deciding_leaves_no_reference_cycles() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_compiled_module_older_than_its_source_is_refused(tmp_path: Path) -> None:
+    import os
+
+    from streams.guardrail import _refuse_stale_extensions
+
+    source = tmp_path / "rules" / "intrusive.py"
+    source.parent.mkdir()
+    source.write_text("")
+    extension = source.with_name("intrusive.cpython-311-x86_64-linux-gnu.so")
+    extension.write_bytes(b"")
+    os.utime(source, (2_000_000_000, 2_000_000_000))
+    os.utime(extension, (1_000_000_000, 1_000_000_000))
+    with pytest.raises(ImportError, match="make compile"):
+        _refuse_stale_extensions(tmp_path)
+    os.utime(extension, (3_000_000_000, 3_000_000_000))
+    _refuse_stale_extensions(tmp_path)  # newer than its source: fine
