@@ -23,7 +23,7 @@ from faust.streams import _current_event
 from faust.types import TP, EventT
 from prometheus_client import CollectorRegistry
 
-from streams import rebalance, serde
+from streams import rebalance, send_failures, serde
 from streams.acks import InOrderAcks
 from streams.faust_sensor import setup_sensors
 from streams.guardrail.engine import Engine
@@ -475,6 +475,7 @@ def create_app(
         guardrail.refresh_gauges()
 
     rebalance.install(app, guardrail)
+    send_failures.install(app)
 
     @app.task
     async def serve_metrics() -> None:
