@@ -230,7 +230,7 @@ def steady_latency(
     producer = _producer(settings, **{"linger.ms": 1})
     event_rate = rec_rate * stream.events / max(stream.recommendations, 1)
     started = time.perf_counter()
-    n = 0
+    n = shown = 0
     total = stream.events
     while n < total:
         due = min(total, int((time.perf_counter() - started) * event_rate) + 1)
@@ -241,8 +241,9 @@ def steady_latency(
             _produce(producer, topics[message.kind], message)
             n += 1
         producer.poll(0)
-        if n % 5000 < 10:
+        if n - shown >= 5000 or n == total:
             progress(f"{n:,}/{total:,} produced at a steady rate")
+            shown = n
         time.sleep(0.001)
     seconds = time.perf_counter() - started
     producer.flush(30)
