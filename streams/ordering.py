@@ -82,9 +82,9 @@ class PartitionOrderer(Generic[T]):
     def _pop(self) -> T:
         held = heapq.heappop(self._heap)[3]
         held.released = True
-        # Drop released events from the arrival queue here, not only when the oldest is asked
-        # for: events released at once (caught up, or max_hold_s 0) never ask, and the queue
-        # kept every event ever read (a leak of ~3 KB per event, seen in a soak).
+        # Drop released events from the arrival queue as they go, so its head is always the
+        # longest-held event. (Trimmed only when the oldest was asked for, it kept every event
+        # released at once, caught up or with max_hold_s 0: ~3 KB per event, seen in a soak.)
         arrivals = self._arrivals
         while arrivals and arrivals[0].released:
             arrivals.popleft()
@@ -99,12 +99,10 @@ class PartitionOrderer(Generic[T]):
     def oldest_wall(self) -> float | None:
         """Wall time at which the longest-held event arrived (None when empty)."""
         arrivals = self._arrivals
-        while arrivals and arrivals[0].released:
-            arrivals.popleft()
         return arrivals[0].wall if arrivals else None
 
     def tracked(self) -> int:
-        """Events this orderer still references (held ones and released ones not yet dropped)."""
+        """Events still referenced: the held ones and released ones queued behind a held one."""
         return len(self._arrivals)
 
     def _may_release(self, held: _Held[T], caught_up: CaughtUp) -> bool:
