@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 # The decision core compiled with mypyc (C extensions beside its sources; about a quarter less
 # CPU per event). Rebuilt whenever a core source changes; without a C compiler the core runs
 # as plain Python (a warning says so).
-CORE_SOURCES := $(wildcard streams/guardrail/*.py streams/guardrail/rules/*.py)
+CORE_SOURCES := $(wildcard streams/guardrail/core/*.py streams/guardrail/core/rules/*.py)
 
 compile: $(VENV)/.compiled
 
@@ -41,8 +41,9 @@ demo: setup system-deps
 	$(BIN)/guardrail demo
 
 lint: setup
-	$(BIN)/ruff check streams tests
-	$(BIN)/mypy streams
+	$(BIN)/ruff check streams tests scripts
+	$(BIN)/ruff format --check streams tests scripts
+	$(BIN)/mypy -p guardrail
 
 test: setup system-deps lint
 	$(BIN)/pytest -p no:cacheprovider tests

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ROOT / "streams" / "guardrail"
+CORE = ROOT / "streams" / "guardrail" / "core"
 # The hot path of decide(); records.py, policy.py and replay.py stay Python (pydantic, I/O).
 MODULES = [
     "categories.py",
@@ -52,15 +52,16 @@ def build() -> None:
         [str(CORE / m) for m in MODULES],
         opt_level="3",
         # The shared runtime library goes inside the package, not beside it at the top level.
-        group_name="streams.guardrail.compiled",
+        group_name="guardrail.core.compiled",
     )
     setup(
         name="guardrail-core",
         ext_modules=extensions,
+        package_dir={"": "streams"},
         script_args=["build_ext", "--inplace", "--build-temp", str(ROOT / "build")],
     )
     # build_ext copies unchanged extensions with their old times: mark them as built now,
-    # or streams/guardrail/__init__.py takes them for stale.
+    # or streams/guardrail/core/__init__.py takes them for stale.
     for path in compiled_files():
         path.touch()
     print(f"compiled {len(MODULES)} core modules with mypyc")

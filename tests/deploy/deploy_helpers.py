@@ -10,14 +10,14 @@ from typing import Any
 import yaml
 from prometheus_client import CollectorRegistry
 
-from streams.guardrail.records import Decision
-from streams.metrics import (
+from guardrail.config import Settings
+from guardrail.core.records import Decision
+from guardrail.metrics.metric_set import (
     FAUST_METRIC_NAMES,
     FAUST_METRIC_PREFIX,
     METRIC_NAMES,
     GuardrailMetrics,
 )
-from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -26,7 +26,7 @@ GRAFANA = DEPLOY / "grafana"
 K8S = DEPLOY / "k8s"
 COMPOSE = ROOT / "docker-compose.yml"
 
-#: The environment the worker reads (streams/app.py and the CLI).
+#: The environment the worker reads (guardrail.config and the CLI).
 WORKER_ENV = {
     "GUARDRAIL_BOOTSTRAP_SERVERS",
     "GUARDRAIL_SCHEMA_REGISTRY_URL",

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import click
+
 from deploy_helpers import (
     COMPOSE,
     DEPLOY,
@@ -17,8 +18,7 @@ from deploy_helpers import (
     check_worker_env,
     load_yaml,
 )
-
-from streams.cli import main
+from guardrail.cli.main import main
 
 SERVICES = {"kafka", "registry", "worker", "generator", "prometheus", "grafana"}
 DOCKERFILE = DEPLOY / "Dockerfile"

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+
 from deploy_helpers import COMPOSE, GRAFANA, allowed_series, load_yaml, metric_names
 
 DASHBOARD = GRAFANA / "dashboards" / "guardrail.json"

@@ -6,6 +6,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+
 from deploy_helpers import (
     K8S,
     METRICS_PORT,
@@ -14,8 +15,7 @@ from deploy_helpers import (
     load_yaml,
     load_yaml_all,
 )
-
-from streams.guardrail.policy import load_policy
+from guardrail.core.policy import load_policy
 
 VERSION = kubernetes_validate.utils.latest_version()
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from deploy_helpers import DEPLOY, KNOWN_ENV, recording_rules
-
-from streams.metrics import ERROR_KINDS, METRIC_NAMES, OUTCOMES
+from guardrail.metrics.metric_set import ERROR_KINDS, METRIC_NAMES, OUTCOMES
 
 README = DEPLOY / "README.md"
 

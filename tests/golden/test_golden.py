@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.guardrail.policy import default_policy
-from streams.guardrail.records import decision_to_json
-from streams.guardrail.replay import Replayer
+from guardrail.core.policy import default_policy
+from guardrail.core.records import decision_to_json
+from guardrail.core.replay import Replayer
 
 GOLDEN = Path(__file__).parent
 CASES = sorted(p.name.removesuffix(".events.jsonl") for p in GOLDEN.glob("*.events.jsonl"))
@@ -46,7 +46,7 @@ def test_replay_gives_the_recorded_decisions(case: str) -> None:
 
 
 def test_golden_files_cover_every_reason_code_firing() -> None:
-    from streams.guardrail.policy import REASON_CODES
+    from guardrail.core.policy import REASON_CODES
 
     fired = set()
     for case in CASES:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import LocalKafka, free_ports
-from streams.registry_local import LocalRegistry
+from guardrail.devstack.kafka import LocalKafka, free_ports
+from guardrail.devstack.registry import LocalRegistry
 
 START_TIMEOUT = 240.0  # a cold cache downloads Kafka or Apicurio first
 

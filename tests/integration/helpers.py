@@ -16,13 +16,13 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from streams.guardrail.policy import default_policy
-from streams.guardrail.records import decision_to_json
-from streams.guardrail.replay import Replayer
-from streams.kafka_local import LocalKafka, free_port
-from streams.kafka_replay import producer_config
-from streams.settings import Settings
-from streams.worker_process import WorkerProcess
+from guardrail.config import Settings
+from guardrail.core.policy import default_policy
+from guardrail.core.records import decision_to_json
+from guardrail.core.replay import Replayer
+from guardrail.devstack.kafka import LocalKafka, free_port
+from guardrail.kafka.replay import producer_config
+from guardrail.worker.process import WorkerProcess
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 GOLDEN_CASES = sorted(p.name.removesuffix(".events.jsonl") for p in GOLDEN.glob("*.events.jsonl"))

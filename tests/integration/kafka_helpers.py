@@ -10,10 +10,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from streams.guardrail.records import Decision
-from streams.kafka_local import LocalKafka, free_port
-from streams.kafka_replay import decision_of, producer_config
-from streams.settings import Settings
+from guardrail.config import Settings
+from guardrail.core.records import Decision
+from guardrail.devstack.kafka import LocalKafka, free_port
+from guardrail.kafka.replay import decision_of, producer_config
 
 
 def worker_settings(broker: LocalKafka, data_dir: Path, **overrides: Any) -> Settings:

@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
-from kafka_helpers import worker_settings
 
-from streams import serde
-from streams.audit import audit
-from streams.guardrail.records import DeadLetter, Decision, Recommendation
-from streams.kafka_local import LocalKafka
-from streams.kafka_replay import producer_config
-from streams.settings import DECISION_HEADER, Settings
-from streams.topics import ensure_topics
-from streams.worker_process import settings_env
+from guardrail.config import DECISION_HEADER, Settings
+from guardrail.core.records import DeadLetter, Decision, Recommendation
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.kafka import serde
+from guardrail.kafka.replay import producer_config
+from guardrail.kafka.topics import ensure_topics
+from guardrail.tools.audit import audit
+from guardrail.worker.process import settings_env
+from kafka_helpers import worker_settings
 
 pytestmark = pytest.mark.integration
 
@@ -117,7 +117,7 @@ def topics(kafka_broker: LocalKafka, tmp_path: Path) -> Topics:
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**settings_env(settings), "PATH": "/usr/bin:/bin"}
     return subprocess.run(
-        [sys.executable, "-m", "streams", "audit", *args],
+        [sys.executable, "-m", "guardrail", "audit", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka_helpers import produce, read_topic, worker_settings
 
-from streams import serde
-from streams.audit import audit
-from streams.guardrail.records import DeadLetter, Recommendation
-from streams.kafka_local import LocalKafka
-from streams.metrics import ERROR_KINDS
-from streams.registry_local import LocalRegistry
-from streams.settings import Settings
-from streams.worker_process import WorkerProcess
+from guardrail.config import Settings
+from guardrail.core.records import DeadLetter, Recommendation
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.devstack.registry import LocalRegistry
+from guardrail.kafka import serde
+from guardrail.metrics.metric_set import ERROR_KINDS
+from guardrail.tools.audit import audit
+from guardrail.worker.process import WorkerProcess
+from kafka_helpers import produce, read_topic, worker_settings
 
 pytestmark = pytest.mark.integration
 

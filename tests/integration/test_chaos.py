@@ -30,13 +30,13 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from streams.audit import AuditError, AuditReport, audit
-from streams.generate import GeneratorConfig
-from streams.kafka_local import LocalKafka, free_port, free_ports
-from streams.settings import DECISION_HEADER, Settings
-from streams.soak import event_payloads, produce_load
-from streams.topics import ensure_topics
-from streams.worker_process import WorkerProcess
+from guardrail.config import DECISION_HEADER, Settings
+from guardrail.devstack.kafka import LocalKafka, free_port, free_ports
+from guardrail.generate.stream import GeneratorConfig
+from guardrail.kafka.topics import ensure_topics
+from guardrail.tools.audit import AuditError, AuditReport, audit
+from guardrail.tools.soak import event_payloads, produce_load
+from guardrail.worker.process import WorkerProcess
 
 pytestmark = pytest.mark.integration
 

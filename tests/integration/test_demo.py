@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import free_ports, port_in_use
+from guardrail.devstack.kafka import free_ports, port_in_use
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def _demo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     if "GUARDRAIL_CACHE" in os.environ:
         env["GUARDRAIL_CACHE"] = os.environ["GUARDRAIL_CACHE"]
     return subprocess.run(
-        [sys.executable, "-m", "streams", "demo", *args],
+        [sys.executable, "-m", "guardrail", "demo", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -59,8 +59,10 @@ def _demo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def _pids(stderr: str) -> dict[str, int]:
     found = {}
-    for name, pattern in (("kafka", r"kafka \S+ ready on .*?\(pid (\d+)"),
-                          ("worker", r"worker ready \(pid (\d+)")):
+    for name, pattern in (
+        ("kafka", r"kafka \S+ ready on .*?\(pid (\d+)"),
+        ("worker", r"worker ready \(pid (\d+)"),
+    ):
         match = re.search(pattern, stderr)
         assert match, f"no {name} pid in the demo's stderr:\n{stderr}"
         found[name] = int(match.group(1))
@@ -80,9 +82,19 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(demo_dir: Path) -> None:
     port, _controller, metrics_port = free_ports(3)
     data_dir = demo_dir / "demo"
     result = _demo(
-        "--customers", "50", "--events", "800", "--seed", "7",
-        "--port", str(port), "--metrics-port", str(metrics_port),
-        "--data-dir", str(data_dir), cwd=demo_dir,
+        "--customers",
+        "50",
+        "--events",
+        "800",
+        "--seed",
+        "7",
+        "--port",
+        str(port),
+        "--metrics-port",
+        str(metrics_port),
+        "--data-dir",
+        str(data_dir),
+        cwd=demo_dir,
     )
     out, err = result.stdout, result.stderr
     assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{out}\nstderr:\n{err}"
@@ -106,9 +118,18 @@ def test_keep_running_leaves_the_stack_up_until_demo_stop(demo_dir: Path) -> Non
     port, _controller, metrics_port = free_ports(3)
     data_dir = demo_dir / "demo"
     result = _demo(
-        "--customers", "20", "--events", "200", "--keep-running",
-        "--port", str(port), "--metrics-port", str(metrics_port),
-        "--data-dir", str(data_dir), cwd=demo_dir,
+        "--customers",
+        "20",
+        "--events",
+        "200",
+        "--keep-running",
+        "--port",
+        str(port),
+        "--metrics-port",
+        str(metrics_port),
+        "--data-dir",
+        str(data_dir),
+        cwd=demo_dir,
     )
     out, err = result.stdout, result.stderr
     try:

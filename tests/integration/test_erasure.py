@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka_helpers import produce, read_topic, wait_decisions, worker_settings
 
-from streams.guardrail.records import Decision
-from streams.guardrail.state import EMPTY_PROFILE, state_from_json
-from streams.kafka_local import LocalKafka
-from streams.settings import Settings
-from streams.worker_process import WorkerProcess
+from guardrail.config import Settings
+from guardrail.core.records import Decision
+from guardrail.core.state import EMPTY_PROFILE, state_from_json
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.worker.process import WorkerProcess
+from kafka_helpers import produce, read_topic, wait_decisions, worker_settings
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from streams.kafka_local import LocalKafka, LocalStackError
-from streams.registry_local import LocalRegistry
+from guardrail.devstack.kafka import LocalKafka, LocalStackError
+from guardrail.devstack.registry import LocalRegistry
 
 pytestmark = pytest.mark.integration
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka_helpers import produce, worker_settings
 
-from streams.audit import AuditReport, audit
-from streams.generate import GeneratorConfig, generate_lines
-from streams.kafka_local import LocalKafka
-from streams.settings import Settings
-from streams.worker_process import WorkerProcess
+from guardrail.config import Settings
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.generate.stream import GeneratorConfig, generate_lines
+from guardrail.tools.audit import AuditReport, audit
+from guardrail.worker.process import WorkerProcess
+from kafka_helpers import produce, worker_settings
 
 pytestmark = pytest.mark.integration
 

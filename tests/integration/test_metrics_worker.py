@@ -16,13 +16,13 @@ import json
 from pathlib import Path
 
 import pytest
+
+from guardrail.devstack.kafka import LocalKafka, free_port
+from guardrail.kafka.replay import replay_to_kafka
+from guardrail.metrics.metric_set import CONSUMER_LAG, CUSTOMERS, DECISIONS, EVENTS, TOPICS
+from guardrail.worker.process import WorkerProcess
 from kafka_helpers import worker_settings
 from metrics_helpers import GOLDEN, Samples, eventually, scrape, series, total
-
-from streams.kafka_local import LocalKafka, free_port
-from streams.kafka_replay import replay_to_kafka
-from streams.metrics import CONSUMER_LAG, CUSTOMERS, DECISIONS, EVENTS, TOPICS
-from streams.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.integration
 

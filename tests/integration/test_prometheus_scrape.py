@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from guardrail.core.policy import load_policy
+from guardrail.devstack.kafka import LocalKafka, free_port
+from guardrail.kafka.replay import replay_to_kafka
+from guardrail.metrics.metric_set import DECISIONS, FAUST_METRIC_NAMES, package_version
+from guardrail.worker.process import WorkerProcess
 from kafka_helpers import worker_settings
 from metrics_helpers import ALERTS, GOLDEN, PrometheusServer, eventually, scrape, total
-
-from streams.guardrail.policy import load_policy
-from streams.kafka_local import LocalKafka, free_port
-from streams.kafka_replay import replay_to_kafka
-from streams.metrics import DECISIONS, FAUST_METRIC_NAMES, package_version
-from streams.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
 """SASL_SSL end to end, and secrets kept out of logs and help texts.
 
 A dedicated broker (not the session one) gets a second listener, SASL/PLAIN over TLS, with a
-freshly generated CA and broker certificate (``streams.tls``). A worker and
+freshly generated CA and broker certificate (``guardrail.devstack.tls``). A worker and
 ``guardrail replay --kafka`` connect through it with hostname checking on; then the worker's
 INFO log, the replay's output and the ``--help`` texts are scanned for the password.
 """
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from streams.generate import GeneratorConfig, generate_lines
-from streams.kafka_local import LocalKafka, SaslSslListener, free_port, free_ports
-from streams.settings import Settings
-from streams.tls import make_test_pki
-from streams.worker_process import WorkerProcess, settings_env
+from guardrail.config import Settings
+from guardrail.devstack.kafka import LocalKafka, SaslSslListener, free_port, free_ports
+from guardrail.devstack.tls import make_test_pki
+from guardrail.generate.stream import GeneratorConfig, generate_lines
+from guardrail.worker.process import WorkerProcess, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,7 @@ def _settings(broker: LocalKafka, ca_file: Path, data_dir: Path, **extra: object
 
 def _guardrail(args: list[str], env: dict[str, str], timeout: float = 180) -> tuple[int, str, str]:
     result = subprocess.run(
-        [sys.executable, "-m", "streams", *args],
+        [sys.executable, "-m", "guardrail", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""streams.serde against a real schema registry (the local Apicurio, Confluent-compatible API):
+"""guardrail.kafka.serde against a real schema registry (local Apicurio, Confluent API):
 register every schema under <topic>-value, then round-trip every kind in the wire format."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from typing import Any
 import fastavro
 import pytest
 
-from streams import serde
-from streams.guardrail.records import (
+from guardrail.core.records import (
     Browsing,
     Consent,
     DeadLetter,
@@ -26,8 +25,9 @@ from streams.guardrail.records import (
     RecItem,
     Recommendation,
 )
-from streams.kafka_local import free_port
-from streams.registry_local import LocalRegistry
+from guardrail.devstack.kafka import free_port
+from guardrail.devstack.registry import LocalRegistry
+from guardrail.kafka import serde
 
 TS = 1_700_000_000_000
 REC = Recommendation(

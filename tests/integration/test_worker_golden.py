@@ -10,6 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
+from guardrail.config import Settings
+from guardrail.core.records import decision_to_json
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.kafka.replay import replay_to_kafka
 from helpers import (
     GOLDEN_CASES,
     golden_expected,
@@ -18,11 +23,6 @@ from helpers import (
     running_worker,
     worker_settings,
 )
-
-from streams.guardrail.records import decision_to_json
-from streams.kafka_local import LocalKafka
-from streams.kafka_replay import replay_to_kafka
-from streams.settings import Settings
 
 pytestmark = pytest.mark.integration
 

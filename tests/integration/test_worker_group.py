@@ -8,6 +8,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+from guardrail.core.records import decision_to_json
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.generate.stream import GeneratorConfig, generate_lines
+from guardrail.kafka.replay import decision_of, replay_to_kafka
 from helpers import (
     group_members,
     pure_decisions,
@@ -16,11 +21,6 @@ from helpers import (
     with_web_port,
     worker_settings,
 )
-
-from streams.generate import GeneratorConfig, generate_lines
-from streams.guardrail.records import decision_to_json
-from streams.kafka_local import LocalKafka
-from streams.kafka_replay import decision_of, replay_to_kafka
 
 pytestmark = pytest.mark.integration
 

@@ -2,8 +2,8 @@
 
 Kafka orders nothing across topics, so a recommendation can be read before a signal of the
 same customer with an earlier ``ts`` on another topic. The worker holds events briefly and
-applies them in ``ts`` order (see ``streams.ordering``). Here the later-``ts`` event is written
-to the broker first, while no worker runs, so a worker that applied records as they came
+applies them in ``ts`` order (see ``guardrail.pipeline.hold``). Here the later-``ts`` event
+is written to the broker first, while no worker runs, so a worker that applied records as they came
 would decide the recommendation before it saw the signal.
 """
 
@@ -13,6 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+
+from guardrail.config import Settings
+from guardrail.core.records import Decision
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.kafka.replay import decision_of
+from guardrail.kafka.topics import ensure_topics
 from helpers import (
     DAY_MS,
     T0,
@@ -24,12 +30,6 @@ from helpers import (
     running_worker,
     worker_settings,
 )
-
-from streams.guardrail.records import Decision
-from streams.kafka_local import LocalKafka
-from streams.kafka_replay import decision_of
-from streams.settings import Settings
-from streams.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 

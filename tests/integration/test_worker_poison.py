@@ -12,6 +12,11 @@ import json
 from pathlib import Path
 
 import pytest
+
+from guardrail.core.records import DeadLetter
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.kafka import serde
+from guardrail.kafka.replay import decision_of
 from helpers import (
     DAY_MS,
     T0,
@@ -23,11 +28,6 @@ from helpers import (
     running_worker,
     worker_settings,
 )
-
-from streams import serde
-from streams.guardrail.records import DeadLetter
-from streams.kafka_local import LocalKafka
-from streams.kafka_replay import decision_of
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.kafka.replay import replay_to_kafka
 from helpers import (
     DAY_MS,
     T0,
@@ -22,9 +25,6 @@ from helpers import (
     with_web_port,
     worker_settings,
 )
-
-from streams.kafka_local import LocalKafka
-from streams.kafka_replay import replay_to_kafka
 
 pytestmark = pytest.mark.integration
 

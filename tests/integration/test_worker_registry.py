@@ -10,6 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from guardrail.core.records import Decision, Recommendation, decision_to_json
+from guardrail.devstack.kafka import LocalKafka
+from guardrail.devstack.registry import LocalRegistry
+from guardrail.kafka import serde
+from guardrail.kafka.replay import decision_of, replay_to_kafka
 from helpers import (
     GOLDEN_CASES,
     golden_lines,
@@ -18,12 +24,6 @@ from helpers import (
     running_worker,
     worker_settings,
 )
-
-from streams import serde
-from streams.guardrail.records import Decision, Recommendation, decision_to_json
-from streams.kafka_local import LocalKafka
-from streams.kafka_replay import decision_of, replay_to_kafka
-from streams.registry_local import LocalRegistry
 
 pytestmark = pytest.mark.integration
 

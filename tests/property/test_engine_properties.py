@@ -4,27 +4,27 @@ JSON, and suppressed recommendations never counting toward caps or duplicates.""
 
 from __future__ import annotations
 
-from factories import profile, rec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import CUSTOMERS, event_streams
 
-from streams.guardrail.engine import Engine
-from streams.guardrail.policy import Policy, default_policy, policy_from_mapping
-from streams.guardrail.records import (
+from factories import profile, rec
+from guardrail.core.engine import Engine
+from guardrail.core.policy import Policy, default_policy, policy_from_mapping
+from guardrail.core.records import (
     Decision,
     Event,
     Profile,
     Recommendation,
     decision_to_json,
 )
-from streams.guardrail.replay import Replayer
-from streams.guardrail.state import (
+from guardrail.core.replay import Replayer
+from guardrail.core.state import (
     EMPTY_STATE,
     CustomerState,
     state_from_json,
     state_to_json,
 )
+from strategies import CUSTOMERS, event_streams
 
 POLICY = default_policy()
 PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -104,8 +104,11 @@ def streams_with_suppressed_extras(draw: st.DrawFn) -> Streams:
                 customer=draw(st.sampled_from(CUSTOMERS)),
                 ts=event.ts,
                 channel="ad",
-                items=draw(st.sampled_from([[("SKU-0", "books/fiction")],
-                                            [("SKU-1", "toys"), ("SKU-2", "furniture")]])),
+                items=draw(
+                    st.sampled_from(
+                        [[("SKU-0", "books/fiction")], [("SKU-1", "toys"), ("SKU-2", "furniture")]]
+                    )
+                ),
             )
             extra_ids.add(extra.rec_id)
             extended.append(extra)

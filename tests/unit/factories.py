@@ -14,9 +14,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from streams.guardrail.engine import Engine
-from streams.guardrail.policy import Policy, default_policy, policy_from_mapping
-from streams.guardrail.records import (
+from guardrail.core.engine import Engine
+from guardrail.core.policy import Policy, default_policy, policy_from_mapping
+from guardrail.core.records import (
     Browsing,
     Consent,
     Decision,
@@ -28,7 +28,7 @@ from streams.guardrail.records import (
     RecItem,
     Recommendation,
 )
-from streams.guardrail.state import EMPTY_STATE, CustomerState
+from guardrail.core.state import EMPTY_STATE, CustomerState
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, a Thursday; noon is T0 + hours(12)
 NOON = T0 + 12 * 3_600_000

@@ -3,15 +3,21 @@ rules meet and interact (caps, duplicates, purchases, consent, erasure, quiet ho
 
 from __future__ import annotations
 
-from factories import T0, browsing, consent, hours, location, minutes, profile, purchase, rec
 from hypothesis import strategies as st
 
-from streams.guardrail.records import Event, Signal
+from factories import T0, browsing, consent, hours, location, minutes, profile, purchase, rec
+from guardrail.core.records import Event, Signal
 
 CUSTOMERS = ("c-1", "c-2", "c-3")
 CATEGORIES = (
-    "books/fiction", "electronics/laptops", "electronics/laptops/gaming", "grocery/coffee",
-    "health/fertility", "baby/pregnancy", "furniture", "toys",
+    "books/fiction",
+    "electronics/laptops",
+    "electronics/laptops/gaming",
+    "grocery/coffee",
+    "health/fertility",
+    "baby/pregnancy",
+    "furniture",
+    "toys",
 )
 SKUS = tuple(f"SKU-{i}" for i in range(6))
 CHANNELS = ("email", "push", "sms", "in_app", "ad")
@@ -24,8 +30,9 @@ BODIES = (
 )
 
 customers = st.sampled_from(CUSTOMERS)
-items = st.lists(st.tuples(st.sampled_from(SKUS), st.sampled_from(CATEGORIES)), min_size=1,
-                 max_size=3)
+items = st.lists(
+    st.tuples(st.sampled_from(SKUS), st.sampled_from(CATEGORIES)), min_size=1, max_size=3
+)
 
 
 @st.composite
@@ -35,8 +42,13 @@ def signal(draw: st.DrawFn, ts: int) -> Signal:
     if kind == "purchase":
         return purchase(customer, ts, draw(items), gift=draw(st.booleans()))
     if kind == "browsing":
-        return browsing(customer, ts, action=draw(st.sampled_from(("view", "search"))),
-                        category=draw(st.sampled_from(CATEGORIES)), query="red boots")
+        return browsing(
+            customer,
+            ts,
+            action=draw(st.sampled_from(("view", "search"))),
+            category=draw(st.sampled_from(CATEGORIES)),
+            query="red boots",
+        )
     if kind == "location":
         return location(customer, ts, place_name="Alexanderplatz")
     if kind == "erase":
@@ -46,13 +58,16 @@ def signal(draw: st.DrawFn, ts: int) -> Signal:
         ts,
         first_name=draw(st.sampled_from((None, "Ana"))),
         timezone=draw(st.sampled_from((None, "Europe/Berlin", "America/New_York"))),
-        consent=draw(st.none() | st.builds(
-            consent,
-            personalization=st.booleans(),
-            location_marketing=st.booleans(),
-            third_party_data=st.booleans(),
-            sensitive_categories=st.sampled_from(((), ("health",), ("health", "reproductive"))),
-        )),
+        consent=draw(
+            st.none()
+            | st.builds(
+                consent,
+                personalization=st.booleans(),
+                location_marketing=st.booleans(),
+                third_party_data=st.booleans(),
+                sensitive_categories=st.sampled_from(((), ("health",), ("health", "reproductive"))),
+            )
+        ),
         channel_opt_outs=draw(st.sampled_from((None, (), ("push",), ("sms", "ad")))),
         declared_life_events=draw(st.sampled_from((None, ("wedding",)))),
     )
@@ -67,8 +82,9 @@ def recommendation(draw: st.DrawFn, ts: int, based_on: list[str]) -> Event:
         channel=draw(st.sampled_from(CHANNELS)),
         trigger=draw(st.sampled_from(("batch", "browse", "cart", "location", "life_event"))),
         body=draw(st.sampled_from(BODIES)),
-        data_sources=draw(st.sampled_from(((), ("purchase_history",), ("social",),
-                                           ("location", "browsing")))),
+        data_sources=draw(
+            st.sampled_from(((), ("purchase_history",), ("social",), ("location", "browsing")))
+        ),
         based_on=draw(st.lists(st.sampled_from(based_on), max_size=2)) if based_on else (),
         life_event=draw(st.sampled_from((None, "wedding"))),
     )

@@ -1,5 +1,0 @@
-"""`python -m streams` is the `guardrail` command."""
-
-from streams.cli import main
-
-main()

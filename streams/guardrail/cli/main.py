@@ -1,0 +1,34 @@
+"""The ``guardrail`` command. Each subcommand lives in the module that does its work."""
+
+from __future__ import annotations
+
+import click
+
+from guardrail.cli.bench import bench
+from guardrail.cli.devstack import kafka, registry
+from guardrail.cli.replay import replay
+from guardrail.cli.worker import worker
+from guardrail.generate.stream import generate
+from guardrail.tools.audit import audit_cmd
+from guardrail.tools.demo import demo
+from guardrail.tools.soak import soak
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="personalization-guardrail")
+def main() -> None:
+    """Personalization guardrail: deliver, rewrite or suppress recommendations, saying why.
+
+    Start with `guardrail demo`. Replay a file with `guardrail replay EVENTS.jsonl`.
+    """
+
+
+main.add_command(replay)
+main.add_command(generate)
+main.add_command(kafka)
+main.add_command(registry)
+main.add_command(worker)
+main.add_command(demo)
+main.add_command(audit_cmd)
+main.add_command(bench)
+main.add_command(soak)

@@ -1,0 +1,514 @@
+"""`guardrail audit`: prove conservation, every proposed recommendation accounted for.
+
+Reads the proposed topic and the three output topics (approved, suppressed, dead-letter), each
+up to the end offsets captured when the audit starts (the proposed topic's first, so a
+proposal the worker has not handled yet shows as missing rather than being half-read), and
+reports:
+
+- counts per topic, and the dead letters by error kind
+  (``guardrail.metrics.metric_set.ERROR_KINDS``);
+- **missing**: proposed ``rec_id``s with fewer decisions than proposals that were not
+  dead-lettered either (a dead letter names its source partition and offset);
+- **duplicates**: decisions beyond the number of proposals of a ``rec_id``, and whether each
+  is identical to the first decision (the decision JSON compared byte for byte: the
+  ``guardrail-decision`` header of an approved record, the value of a suppressed one).
+
+A ``rec_id`` proposed twice that gets two (identical) decisions is not a duplicate: the
+engine remembers recent ``rec_id``s and answers a redelivery with the same decision. With a
+time range (``since_ms``/``until_ms``, Kafka record timestamps) only proposals in the range
+are audited; the outputs are read from ``since_ms`` to their end, and decisions whose
+proposal lies outside the range are counted as ``outside_range``, not as duplicates.
+
+Reading uses ``assign`` (no consumer group, nothing committed) and only parses what it needs
+(the ``rec_id`` of a JSON value, the decision header), so a million records take seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from guardrail.cli.worker import kafka_options, settings_from
+from guardrail.config import DECISION_HEADER, Settings
+from guardrail.core.records import DeadLetter
+from guardrail.kafka import serde
+
+#: ``progress(topic, records read so far in all topics, records to read in all topics)``
+Progress = Callable[[str, int, int], None]
+Ends = dict[tuple[str, int], tuple[int, int]]  # (topic, partition) -> (start, end) offsets
+
+BATCH = 10_000
+IDLE_TIMEOUT_S = 60.0
+_OURS = b'{"rec_id":"'
+
+
+class AuditError(RuntimeError):
+    """The audit could not run (a topic is missing, the broker is unreachable ...)."""
+
+
+@dataclass
+class AuditReport:
+    """What the audit found. ``ok`` is False when anything is missing or a duplicate differs."""
+
+    proposed: int = 0
+    proposed_rec_ids: int = 0  # distinct rec_ids among the proposals
+    proposed_unreadable: int = 0  # no rec_id could be read (fine when dead-lettered)
+    approved: int = 0
+    suppressed: int = 0
+    dead_letters: int = 0  # every dead letter, whatever its source topic
+    dead_lettered_proposed: int = 0
+    dead_letters_by_kind: dict[str, int] = field(default_factory=dict)
+    missing_count: int = 0
+    missing: list[str] = field(default_factory=list)  # rec_ids, or topic[partition]@offset
+    duplicates: int = 0  # decisions beyond the proposals of their rec_id
+    duplicated_rec_ids: int = 0
+    duplicates_differing: int = 0  # rec_ids whose extra decisions differ from the first
+    duplicated: list[str] = field(default_factory=list)
+    differing: list[str] = field(default_factory=list)
+    outside_range: int = 0  # decisions with no proposal among those read
+    records_read: int = 0
+    seconds: float = 0.0
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records_read / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.missing_count == 0 and self.duplicates_differing == 0
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["records_per_s"] = round(self.records_per_s, 1)
+        doc["seconds"] = round(self.seconds, 3)
+        doc["ok"] = self.ok
+        return doc
+
+
+@dataclass
+class _Decisions:
+    count: int
+    digest: bytes
+    differs: bool = False
+
+
+def _kind_of_error(error: str) -> str:
+    """The error kind a dead letter's ``error`` starts with (``kind: detail``)."""
+    kind = error.split(":", 1)[0].strip()
+    return kind if kind and " " not in kind else "unknown"
+
+
+class Auditor:
+    """One audit run over the topics of ``settings``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        show: int = 20,
+        progress: Progress | None = None,
+    ) -> None:
+        self.settings = settings
+        self.since_ms = since_ms
+        self.until_ms = until_ms
+        self.show = show
+        self.progress = progress
+        registry = (
+            serde.registry_client(settings.schema_registry_url)
+            if settings.schema_registry_url
+            else None
+        )
+        self.codec = serde.Codec(registry, max_value_bytes=1 << 62)
+        self.report = AuditReport()
+        self.proposed_topic = settings.topic("recommendation")
+        self.dead_positions: set[tuple[int, int]] = set()
+        self.decisions: dict[str, _Decisions] = {}
+        self.proposals: Counter[str] = Counter()
+        self.unreadable: list[str] = []
+        self._read = 0
+        self._total = 0
+
+    # -- offsets ----------------------------------------------------------------------------
+
+    def _ranges(self, consumer: Consumer, topic: str, until_ms: int | None) -> Ends:
+        metadata = consumer.list_topics(timeout=15)
+        if topic not in metadata.topics or metadata.topics[topic].error is not None:
+            raise AuditError(f"topic {topic} does not exist (wrong --topic-prefix?)")
+        ranges: Ends = {}
+        partitions = sorted(metadata.topics[topic].partitions)
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+            ranges[(topic, partition)] = (low, high)
+        for bound, at in ((0, self.since_ms), (1, until_ms)):
+            if at is None:
+                continue
+            wanted = [TopicPartition(topic, p, at) for p in partitions]
+            for tp in consumer.offsets_for_times(wanted, timeout=15):
+                low, high = ranges[(topic, tp.partition)]
+                offset = high if tp.offset < 0 else tp.offset  # -1: nothing that late: the end
+                ranges[(topic, tp.partition)] = (offset, high) if bound == 0 else (low, offset)
+        return ranges
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _consume(self, consumer: Consumer, ranges: Ends, handle: Callable[[Any], None]) -> None:
+        """Feed ``handle`` every record of one topic's ``ranges``, up to the captured ends."""
+        todo = {p: end for (_, p), (start, end) in ranges.items() if start < end}
+        if not todo:
+            return
+        topic = next(iter(ranges))[0]
+        consumer.assign([TopicPartition(topic, p, ranges[(topic, p)][0]) for p in todo])
+        last_report = time.monotonic()
+        eof = KafkaError._PARTITION_EOF
+        idle_since = time.monotonic()
+        handled = 0
+        try:
+            while todo:
+                messages: list[Any] = consumer.consume(num_messages=BATCH, timeout=0.5)
+                if not messages:
+                    self._check_idle(consumer, topic, todo, idle_since)
+                    continue
+                idle_since = time.monotonic()
+                for message in messages:
+                    partition = message.partition()
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == eof:
+                            todo.pop(partition, None)  # at the high watermark: past our end
+                            continue
+                        raise KafkaException(error)
+                    end = todo.get(partition)
+                    offset = message.offset()
+                    if end is None or offset >= end:
+                        continue
+                    handle(message)
+                    handled += 1
+                    if offset + 1 >= end:
+                        del todo[partition]
+                self._read += handled
+                handled = 0
+                now = time.monotonic()
+                if self.progress is not None and now - last_report >= 1.0:
+                    self.progress(topic, self._read, self._total)
+                    last_report = now
+        finally:
+            consumer.unassign()
+
+    def _check_idle(
+        self, consumer: Consumer, topic: str, todo: dict[int, int], idle_since: float
+    ) -> None:
+        """Nothing came: partitions already at their end (transaction markers, compaction
+        gaps) are done; a partition stuck below its end for too long is an error."""
+        positions = consumer.position([TopicPartition(topic, p) for p in todo])
+        for tp in positions:
+            if tp.offset >= 0 and tp.offset >= todo[tp.partition]:
+                del todo[tp.partition]
+        if todo and time.monotonic() - idle_since > IDLE_TIMEOUT_S:
+            stuck = ", ".join(f"{topic}[{p}] before {end}" for p, end in sorted(todo.items()))
+            raise AuditError(f"no records for {IDLE_TIMEOUT_S:g} s, still to read: {stuck}")
+
+    def _on_dead_letter(self, message: Any) -> None:
+        self.report.dead_letters += 1
+        try:
+            letter = self.codec.decode("deadletter", message.value())
+        except serde.DecodeError:
+            kind = "unreadable_dead_letter"
+        else:
+            assert isinstance(letter, DeadLetter)
+            kind = _kind_of_error(letter.error)
+            if letter.source_topic == self.proposed_topic:
+                self.dead_positions.add((letter.partition, letter.offset))
+        by_kind = self.report.dead_letters_by_kind
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+
+    def _decision_json(self, message: Any, approved: bool) -> bytes | None:
+        if approved:
+            for name, value in message.headers() or ():
+                if name == DECISION_HEADER and isinstance(value, bytes):
+                    return value
+            return None
+        value = message.value()
+        if not value:
+            return None
+        if value[0] != serde.MAGIC:
+            return bytes(value)
+        try:
+            decision = self.codec.decode("decision", value)
+        except serde.DecodeError:
+            return None
+        return serde.encode_json(decision)
+
+    def _on_decision(self, message: Any, approved: bool) -> None:
+        if approved:
+            self.report.approved += 1
+        else:
+            self.report.suppressed += 1
+        doc = self._decision_json(message, approved)
+        rec_id = _json_rec_id(doc) if doc is not None else None
+        if doc is None or rec_id is None:
+            where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
+            raise AuditError(f"{where} carries no readable decision")
+        digest = hashlib.blake2b(doc, digest_size=16).digest()
+        seen = self.decisions.get(rec_id)
+        if seen is None:
+            self.decisions[rec_id] = _Decisions(1, digest)
+        else:
+            seen.count += 1
+            if digest != seen.digest:
+                seen.differs = True
+
+    def _on_proposal(self, message: Any) -> None:
+        self.report.proposed += 1
+        position = (message.partition(), message.offset())
+        if position in self.dead_positions:
+            self.report.dead_lettered_proposed += 1
+            return
+        rec_id = self._proposal_rec_id(message.value())
+        if rec_id is None:
+            self.report.proposed_unreadable += 1
+            self.unreadable.append(f"{message.topic()}[{position[0]}]@{position[1]}")
+            return
+        self.proposals[rec_id] += 1
+
+    def _proposal_rec_id(self, value: bytes | None) -> str | None:
+        if not value:
+            return None
+        if value[0] != serde.MAGIC:
+            return _json_rec_id(value)
+        try:
+            return str(self.codec.decode("recommendation", value).rec_id)  # type: ignore[attr-defined]
+        except serde.DecodeError as exc:
+            if exc.transient:
+                raise AuditError(f"schema registry unavailable: {exc.message}") from None
+            return None
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self) -> AuditReport:
+        started = time.monotonic()
+        outputs = self.settings.output_topics()
+        consumer = Consumer(
+            {
+                **self.settings.confluent_config(),
+                "group.id": f"guardrail-audit-{uuid.uuid4().hex[:12]}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "auto.offset.reset": "earliest",
+                "fetch.max.bytes": 64 * 1024 * 1024,
+                "max.partition.fetch.bytes": 8 * 1024 * 1024,
+            }
+        )
+        try:
+            # The proposed topic's ends first: every proposal read may have its outputs read.
+            proposed = self._ranges(consumer, self.proposed_topic, self.until_ms)
+            approved = self._ranges(consumer, outputs["approved"], None)
+            suppressed = self._ranges(consumer, outputs["suppressed"], None)
+            dead = self._ranges(consumer, outputs["deadletter"], None)
+            self._total = sum(
+                end - start
+                for ranges in (proposed, approved, suppressed, dead)
+                for start, end in ranges.values()
+            )
+            self._consume(consumer, dead, self._on_dead_letter)
+            self._consume(consumer, approved, lambda m: self._on_decision(m, True))
+            self._consume(consumer, suppressed, lambda m: self._on_decision(m, False))
+            self._consume(consumer, proposed, self._on_proposal)
+        except KafkaException as exc:
+            raise AuditError(f"reading Kafka failed: {exc.args[0]}") from None
+        finally:
+            consumer.close()
+        self._tally()
+        self.report.records_read = self._read
+        self.report.seconds = time.monotonic() - started
+        if self.progress is not None:
+            self.progress("done", self._read, self._total)
+        return self.report
+
+    def _tally(self) -> None:
+        report = self.report
+        report.proposed_rec_ids = len(self.proposals)
+        missing: list[str] = list(self.unreadable)
+        for rec_id, n in self.proposals.items():
+            seen = self.decisions.get(rec_id)
+            got = seen.count if seen is not None else 0
+            if got < n:
+                report.missing_count += n - got
+                missing.append(rec_id)
+        report.missing_count += len(self.unreadable)
+        report.missing = sorted(missing)[: self.show]
+        duplicated: list[str] = []
+        differing: list[str] = []
+        for rec_id, seen in self.decisions.items():
+            n = self.proposals.get(rec_id, 0)
+            if n == 0:
+                report.outside_range += seen.count
+                continue
+            if seen.count > n:
+                report.duplicates += seen.count - n
+                duplicated.append(rec_id)
+                if seen.differs:  # a re-proposal may be re-decided; a redelivery may not
+                    differing.append(rec_id)
+        report.duplicated_rec_ids = len(duplicated)
+        report.duplicates_differing = len(differing)
+        report.duplicated = sorted(duplicated)[: self.show]
+        report.differing = sorted(differing)[: self.show]
+
+
+def _json_rec_id(value: bytes) -> str | None:
+    """The top-level ``rec_id`` of a JSON record (a fast path for our own encoding)."""
+    if value.startswith(_OURS):  # model_dump_json puts rec_id first
+        end = value.find(b'"', len(_OURS))
+        if end > 0 and b"\\" not in value[len(_OURS) : end]:
+            try:
+                return value[len(_OURS) : end].decode()
+            except UnicodeDecodeError:
+                return None
+    try:
+        doc = json.loads(value)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    rec_id = doc.get("rec_id") if isinstance(doc, dict) else None
+    return rec_id if isinstance(rec_id, str) else None
+
+
+def audit(
+    settings: Settings,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    show: int = 20,
+    progress: Progress | None = None,
+) -> AuditReport:
+    """Audit the topics of ``settings`` (see the module docstring)."""
+    return Auditor(
+        settings, since_ms=since_ms, until_ms=until_ms, show=show, progress=progress
+    ).run()
+
+
+def describe(report: AuditReport, settings: Settings) -> Iterable[str]:
+    """The human-readable report, line by line."""
+    width = 12
+
+    def row(label: str, value: int, note: str = "") -> str:
+        return f"  {label:<22}{value:>{width},}{'  ' + note if note else ''}"
+
+    yield f"audit of {settings.topic('recommendation')} and its outputs:"
+    unreadable = f"{report.proposed_unreadable:,} without a readable rec_id, not dead-lettered"
+    yield row("proposed", report.proposed, unreadable if report.proposed_unreadable else "")
+    yield row("approved", report.approved)
+    yield row("suppressed", report.suppressed)
+    yield row("dead-lettered proposals", report.dead_lettered_proposed)
+    kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(report.dead_letters_by_kind.items()))
+    yield row("dead letters (all)", report.dead_letters, kinds)
+    yield row("missing", report.missing_count, " ".join(report.missing))
+    if report.duplicates:
+        same = (
+            "all identical to the first"
+            if not report.duplicates_differing
+            else f"{report.duplicates_differing:,} rec_ids DIFFER: {' '.join(report.differing)}"
+        )
+        note = f"on {report.duplicated_rec_ids:,} rec_ids, {same}"
+        yield row("duplicate decisions", report.duplicates, note)
+    else:
+        yield row("duplicate decisions", 0)
+    if report.outside_range:
+        yield row("outside the range", report.outside_range, "decisions of unread proposals")
+    yield (
+        f"  read {report.records_read:,} records in {report.seconds:.1f} s "
+        f"({report.records_per_s:,.0f} records/s)"
+    )
+    if report.ok:
+        yield "OK: every proposal has its decision or its dead letter"
+    else:
+        yield "FAILED: missing decisions or differing duplicates"
+
+
+def _time_ms(value: str | None) -> int | None:
+    """Epoch milliseconds, or an ISO 8601 time (UTC unless it names a zone)."""
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither epoch ms nor an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+@click.command(name="audit")
+@kafka_options
+@click.option(
+    "--since", help="Only proposals produced at or after this time (ISO 8601 or epoch ms)."
+)
+@click.option("--until", help="Only proposals produced before this time (ISO 8601 or epoch ms).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--show",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="How many missing / duplicated rec_ids to list.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress on stderr [default: when stderr is a terminal].",
+)
+def audit_cmd(
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    show: int,
+    progress: bool | None,
+    **flags: Any,
+) -> None:
+    """Check that every proposed recommendation got exactly one decision or a dead letter.
+
+    Reads recommendations.proposed, recommendations.approved, recommendations.suppressed and
+    guardrail.deadletter (from the beginning, or the --since/--until range) up to their end
+    offsets at start, and reports counts, dead letters by error kind, missing rec_ids and
+    duplicated decisions (identical to the first or not). Run it once the workers have caught
+    up. Exit status 1 when a decision is missing or a duplicate differs, 2 when it cannot run.
+    """
+    settings = settings_from(flags)
+    show_progress = sys.stderr.isatty() if progress is None else progress
+
+    def report_progress(topic: str, done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        click.echo(f"audit: {done:,}/{total:,} records ({rate:,.0f}/s) {topic}", err=True)
+
+    started = time.monotonic()
+    try:
+        report = audit(
+            settings,
+            since_ms=_time_ms(since),
+            until_ms=_time_ms(until),
+            show=show,
+            progress=report_progress if show_progress else None,
+        )
+    except AuditError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), sort_keys=True))
+    else:
+        for line in describe(report, settings):
+            click.echo(line)
+    sys.exit(0 if report.ok else 1)

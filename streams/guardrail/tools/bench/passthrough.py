@@ -1,0 +1,157 @@
+"""The two baselines of `guardrail bench kafka`, each run as its own child process.
+
+``python -m guardrail.tools.bench.passthrough confluent|faust`` reads its settings from the same
+``GUARDRAIL_*`` variables as a worker and forwards every record of the five input topics,
+key, value and headers unchanged, to ``<prefix>recommendations.approved``:
+
+- ``confluent``: a confluent-kafka Consumer and Producer in a plain Python loop (the producer
+  configured as ``guardrail replay --kafka`` configures its own: idempotent, murmur2_random,
+  linger 5 ms), auto-committing offsets. The ceiling for Python on this broker.
+- ``faust``: a bare faust agent with exactly the worker's faust/aiokafka options
+  (``guardrail.worker.faust_app.faust_options``), on the same event loop (uvloop), and no table. The
+  ceiling for faust.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from guardrail.config import Settings
+from guardrail.worker.process import READY_LINE, WorkerFailed, WorkerProcess, settings_env
+
+CONFLUENT_READY = "confluent passthrough: Ready"
+
+
+def run_confluent(settings: Settings) -> None:
+    from confluent_kafka import Consumer, Producer
+
+    from guardrail.kafka.replay import producer_config
+
+    consumer = Consumer(
+        {
+            **settings.confluent_config(),
+            "group.id": settings.app_id,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": True,
+        }
+    )
+    producer = Producer(producer_config(settings))
+    output = settings.topic("approved")
+    consumer.subscribe(list(settings.input_topics().values()))
+    running = True
+
+    def stop(*_: Any) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(CONFLUENT_READY, flush=True)
+    produce = producer.produce
+    while running:
+        # Drain what is buffered without waiting; block (briefly) only when nothing is.
+        messages = consumer.consume(num_messages=1000, timeout=0)
+        if not messages:
+            first = consumer.poll(0.1)
+            if first is None:
+                producer.poll(0)
+                continue
+            messages = [first]
+        for message in messages:
+            if message.error():
+                continue
+            while True:
+                try:
+                    produce(output, message.value(), message.key(), headers=message.headers())
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        producer.poll(0)
+    producer.flush(30)
+    consumer.close()
+
+
+def run_faust(settings: Settings) -> None:
+    from guardrail.cli.worker import use_uvloop
+
+    use_uvloop()  # the worker's event loop too
+    import faust
+
+    from guardrail.worker.faust_app import faust_options
+
+    app = faust.App(settings.app_id, **faust_options(settings))
+    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+    inputs = app.topic(
+        *settings.input_topics().values(),
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        **raw,
+    )
+    output = app.topic(settings.topic("approved"), key_type=bytes, value_type=bytes, **raw)
+
+    @app.agent(inputs, name="passthrough")
+    async def forward(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            await output.send(key=message.key, value=message.value, headers=message.headers)
+
+    faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
+
+
+class ChildProcess(WorkerProcess):
+    """A WorkerProcess that runs ``python -m guardrail.tools.bench.passthrough KIND`` instead."""
+
+    def __init__(self, kind: str, settings: Settings, log_path: Path) -> None:
+        super().__init__(settings, log_path)
+        self.kind = kind
+
+    def start(self, timeout: float = 90.0) -> ChildProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        offset = self.log_path.stat().st_size
+        env = {**os.environ, **settings_env(self.settings), "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "guardrail.tools.bench.passthrough", self.kind],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        self.wait_ready(timeout, offset)
+        return self
+
+    def wait_ready(self, timeout: float, offset: int = 0) -> None:
+        ready = (READY_LINE if self.kind == "faust" else CONFLUENT_READY).encode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise WorkerFailed(
+                    f"{self.kind} exited ({self.process.returncode}):\n{self.tail()}"
+                )
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                if ready in log.read():
+                    return
+            time.sleep(0.2)
+        raise WorkerFailed(f"{self.kind} not ready after {timeout:g} s:\n{self.tail()}")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1 or argv[0] not in ("confluent", "faust"):
+        sys.exit("usage: python -m guardrail.tools.bench.passthrough confluent|faust")
+    settings = Settings()
+    if argv[0] == "confluent":
+        run_confluent(settings)
+    else:
+        run_faust(settings)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,57 @@
+"""What the worker does when partitions move, and when it must commit before going on.
+
+faust's eager rebalance revokes every partition, lets the tables recover, then seeks every
+assigned input partition back to its committed offset. With ``stream_wait_empty=False`` (the
+worker's setting: held events are unacknowledged on purpose) faust commits nothing on the way,
+so everything decided since the last periodic commit would be read again by the next owner,
+on a state whose changelog already holds it. Redelivery is harmless for decisions (the state
+remembers rec_ids) and for signals (applied once), but not across an erasure, which forgets
+the remembered decisions too. So the worker commits what it acknowledged when partitions are
+revoked (after faust flushed the producer), and before it applies an erasure.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import faust
+
+if TYPE_CHECKING:
+    from guardrail.worker.faust_app import Guardrail
+
+log = logging.getLogger(__name__)
+
+
+async def commit_acknowledged(app: faust.App) -> None:
+    """Commit every acknowledged offset now (outputs and changelog flushed first by faust)."""
+    consumer: Any = app.consumer
+    # A commit already under way makes the call only wait for it; the second one commits
+    # what was acknowledged since.
+    if not await consumer.commit():
+        await consumer.commit()
+
+
+def install(app: faust.App, guardrail: Guardrail) -> None:
+    """Connect the worker's rebalance and shutdown handlers to ``app``'s signals."""
+
+    @app.on_before_shutdown.connect
+    def on_shutdown(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        guardrail.drop_all_held()  # unacknowledged: read again after the restart
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        # faust flushed the producer just before this signal; nothing is released from now on
+        # (app.rebalancing), so the next owner starts exactly after what was decided here.
+        try:
+            await commit_acknowledged(app)
+        except Exception as exc:  # the rebalance goes on; the next owner reads them again
+            log.warning("commit on revocation failed: %s", type(exc).__name__)
+
+    @app.on_partitions_assigned.connect
+    def on_assigned(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        # Every assigned input partition is read again from its committed offset once the
+        # tables recovered, so nothing held or unacknowledged is kept. args[0]: assigned TPs.
+        assigned = {tp for tp in args[0] if tp.topic in guardrail.kinds}
+        guardrail.drop_all_held()
+        guardrail.forget_partitions(assigned)
