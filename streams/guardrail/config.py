@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Logical topic -> default name (shared/CONTRACT.md). A prefix is prepended to every one.
+# Logical topic -> default name (docs/contract.md). A prefix is prepended to every one.
 INPUT_TOPICS: dict[str, str] = {
     "purchase": "customer.purchases",
     "location": "customer.locations",

@@ -128,5 +128,5 @@ def test_the_deployed_policy_is_valid_and_the_default_one() -> None:
     deployed = load_policy(K8S / "policy.yaml")
     assert deployed.version == load_policy(None).version, (
         "deploy/k8s/policy.yaml differs from the default policy: "
-        "cp streams/guardrail/default_policy.yaml deploy/k8s/policy.yaml (keep its header)"
+        "cp streams/guardrail/core/default_policy.yaml deploy/k8s/policy.yaml (keep its header)"
     )

@@ -1,6 +1,6 @@
 """The contract's records as frozen, validated models.
 
-Field names and meanings follow ``shared/CONTRACT.md`` and the ``.avsc`` files in
+Field names and meanings follow ``docs/contract.md`` and the ``.avsc`` files in
 ``schemas/``. Unknown extra fields are ignored; a missing required field, a wrong type or an
 unknown enum value raises :class:`pydantic.ValidationError`, which callers turn into a
 dead letter or a rejected replay line.

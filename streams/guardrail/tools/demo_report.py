@@ -17,7 +17,7 @@ from typing import IO
 
 from guardrail.core.records import ACTIONS, Decision, Recommendation, decision_to_json
 
-# shared/CONTRACT.md, "Reason codes and default policy": each code's family.
+# docs/contract.md, "Reason codes": each code's family.
 REASON_FAMILIES: dict[str, str] = {
     "already_purchased": "repetitive",
     "duplicate_recommendation": "repetitive",
