@@ -98,3 +98,16 @@ def test_the_license_is_the_full_apache_2_text_pyproject_declares() -> None:
     assert sections == [str(n) for n in range(1, 10)], sections
     assert "END OF TERMS AND CONDITIONS" in text
     assert text.rstrip().endswith("limitations under the License.")
+
+
+@pytest.mark.parametrize("name", ["benchmarks.md", "reliability.md"])
+def test_figures_pages_read_as_documentation_not_as_a_lab_notebook(name: str) -> None:
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+    hashes = [
+        word
+        for word in re.findall(r"\b[0-9a-f]{7,40}\b", text)
+        if re.search(r"\d", word) and re.search(r"[a-f]", word)
+    ]
+    assert not hashes, f"commit hashes in docs/{name}: {hashes}"
+    history = re.findall(r"\b(?:issue|run) #?\d+\b", text, re.I)
+    assert not history, f"issue or run numbers in docs/{name}: {history}"
