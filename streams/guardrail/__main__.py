@@ -1,4 +1,4 @@
-"""`python -m streams` is the `guardrail` command."""
+"""`python -m guardrail` is the `guardrail` command."""
 
 from guardrail.cli.main import main
 

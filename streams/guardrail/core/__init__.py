@@ -1,4 +1,4 @@
-"""The pure decision core (see streams/guardrail/engine.py).
+"""The pure decision core (see streams/guardrail/core/engine.py).
 
 ``make setup`` compiles its hot modules with mypyc (scripts/compile_core.py); Python then
 imports the C extensions instead of the sources. An extension older than its source would run

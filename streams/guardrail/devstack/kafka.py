@@ -299,7 +299,7 @@ def render_server_properties(
         "log.retention.hours": 168,
         "log.segment.bytes": 64 * 1024 * 1024,
     }
-    lines = ["# Written by guardrail (streams/kafka_local.py); rewritten on every start."]
+    lines = ["# Written by guardrail (guardrail.devstack.kafka); rewritten on every start."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
 

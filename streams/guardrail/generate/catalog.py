@@ -1,7 +1,7 @@
 """Static data for ``guardrail generate``: catalog, names, places, timezones and copy.
 
 Pure data, no logic. Everything here is made up; any resemblance to real shops is chance.
-Category paths follow the default policy (``streams/guardrail/default_policy.yaml``): the
+Category paths follow the default policy (``streams/guardrail/core/default_policy.yaml``): the
 durable, consumable and sensitive categories it names all appear below.
 """
 
