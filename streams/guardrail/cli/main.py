@@ -6,7 +6,10 @@ import click
 
 from guardrail.cli.bench import bench
 from guardrail.cli.devstack import kafka, registry
+from guardrail.cli.diff import diff_cmd
+from guardrail.cli.policy import policy_group
 from guardrail.cli.replay import replay
+from guardrail.cli.report import report_cmd
 from guardrail.cli.worker import worker
 from guardrail.generate.stream import generate
 from guardrail.tools.audit import audit_cmd
@@ -32,3 +35,6 @@ main.add_command(demo)
 main.add_command(audit_cmd)
 main.add_command(bench)
 main.add_command(soak)
+main.add_command(policy_group)
+main.add_command(diff_cmd)
+main.add_command(report_cmd)
