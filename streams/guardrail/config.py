@@ -72,6 +72,20 @@ class Settings(BaseSettings):
     # writes (docs/reliability.md, soak).
     rocksdb_write_buffer_mb: int = Field(8, ge=1, le=1024)
     rocksdb_block_cache_mb: int = Field(16, ge=1, le=65536)
+    # Which runtime runs the worker: faust (the default) or confluent (confluent-kafka with
+    # transactions: exactly once; docs/architecture.md).
+    runtime: Literal["faust", "confluent"] = "faust"
+    # confluent runtime: a checkpoint (one Kafka transaction with the decisions, the changed
+    # states and the input offsets) every checkpoint_records records or checkpoint_ms, which
+    # comes first. Read-committed consumers see decisions only once their checkpoint commits.
+    checkpoint_records: int = Field(5000, ge=1, le=1_000_000)
+    checkpoint_ms: int = Field(100, ge=1, le=60_000)
+    # confluent runtime: how long an open transaction of a dead worker may block readers
+    # before the broker aborts it (a restarted instance aborts its own at once).
+    transaction_timeout_ms: int = Field(10_000, ge=1000, le=900_000)
+    # confluent runtime: names this instance's transactional id (stable across restarts);
+    # default: derived from the host and data_dir (random with the memory store).
+    instance_id: str | None = None
 
     @field_validator("store")
     @classmethod

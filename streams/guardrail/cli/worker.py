@@ -84,6 +84,12 @@ def kafka_options(command: Any) -> Any:
     help="faust's own web port [GUARDRAIL_WEB_PORT, default 6066].",
 )
 @click.option(
+    "--runtime",
+    type=click.Choice(["faust", "confluent"]),
+    help="faust, or confluent (confluent-kafka, Kafka transactions: exactly once) "
+    "[GUARDRAIL_RUNTIME, default faust].",
+)
+@click.option(
     "--loglevel",
     default="info",
     show_default=True,
@@ -127,7 +133,12 @@ def use_uvloop() -> None:
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
-    """Run the faust worker in this process until it is stopped (SIGTERM/SIGINT)."""
+    """Run the worker in this process until it is stopped (SIGTERM/SIGINT)."""
+    if settings.runtime == "confluent":
+        from guardrail.worker.confluent.runtime import run_confluent_worker
+
+        run_confluent_worker(settings)
+        return
     use_uvloop()
     import faust
 

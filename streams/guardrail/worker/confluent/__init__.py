@@ -1,0 +1,1 @@
+"""The confluent-kafka runtime: transactions (exactly once), RocksDB per partition."""

@@ -1,0 +1,91 @@
+"""Restore a partition's state from its compacted changelog, from where the store left off.
+
+The changelog holds every customer state the worker committed (key: customer id, value: the
+state's JSON, a tombstone for a deleted state), written inside the same Kafka transactions as
+the decisions and input offsets. A read-committed consumer reads it from the offset after the
+one the local store remembers, up to the end (the last stable offset), so aborted writes are
+never restored and a restart reads only what it misses.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from guardrail.worker.confluent.store import PartitionStore
+
+log = logging.getLogger(__name__)
+
+BATCH = 10_000
+RESTORE_TIMEOUT_S = 600.0
+
+
+class RestoreError(RuntimeError):
+    """The changelog could not be read to its end."""
+
+
+def restore_consumer(config: dict[str, Any]) -> Consumer:
+    """A consumer for reading changelogs (assigned partitions only, never commits)."""
+    return Consumer(
+        {
+            **config,
+            "group.id": f"guardrail-restore-{uuid.uuid4().hex[:12]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "fetch.max.bytes": 64 << 20,
+            "max.partition.fetch.bytes": 16 << 20,
+        }
+    )
+
+
+def restore(consumer: Consumer, topic: str, store: PartitionStore) -> int:
+    """Bring ``store`` up to the end of its changelog partition; returns how many records
+    were applied."""
+    partition = store.partition
+    low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+    local = store.changelog_offset()
+    if local is not None and local >= high:
+        # The changelog was recreated (or cut) below what this store holds: start over.
+        log.warning("changelog %s[%d] is behind the local store: restoring all", topic, partition)
+        store.reset()
+        local = None
+    start = max(low, local + 1) if local is not None else low
+    if start >= high:
+        return 0
+    consumer.assign([TopicPartition(topic, partition, start)])
+    applied = 0
+    pending: dict[bytes, bytes | None] = {}
+    last = local if local is not None else -1
+    deadline = time.monotonic() + RESTORE_TIMEOUT_S
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise RestoreError(f"changelog {topic}[{partition}] not read to its end in time")
+            messages = consumer.consume(num_messages=BATCH, timeout=1.0)
+            done = False
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        done = True
+                        continue
+                    raise KafkaException(error)
+                pending[message.key()] = message.value()
+                last = message.offset()
+                applied += 1
+            if pending and (len(pending) >= BATCH or done):
+                store.restore(list(pending.items()), last)
+                pending = {}
+            if done:
+                break
+    finally:
+        consumer.unassign()
+    if applied:
+        log.info("restored %d changelog records of partition %d", applied, partition)
+    return applied

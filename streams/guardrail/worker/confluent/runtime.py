@@ -1,0 +1,353 @@
+"""The confluent-kafka runtime: a consumer loop, RocksDB per partition, exactly once.
+
+One thread: ``consume`` a batch, hand each record to the record path (decode, hold, decide,
+outputs into the open transaction, state into the partition's update buffer), release what
+the hold lets go, and every ``checkpoint_records`` records or ``checkpoint_ms`` commit a
+checkpoint: the changed states to the changelog (each key once), the input offsets (with the
+offsets finished beyond them) and the outputs, in one Kafka transaction; then the update
+buffers go into RocksDB with the changelog offset they reached. Rebalancing is eager with the
+range assignor, so partition ``p`` of every input topic lands on the same worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from typing import Any
+
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from guardrail.config import Settings
+from guardrail.core.engine import Engine
+from guardrail.core.policy import Policy, load_policy
+from guardrail.kafka import serde
+from guardrail.metrics.metric_set import GuardrailMetrics, package_version
+from guardrail.worker.confluent import changelog
+from guardrail.worker.confluent.fetch import FETCH_WAIT_MAX_MS, FetchState
+from guardrail.worker.confluent.offsets import Positions, decode_done
+from guardrail.worker.confluent.path import InRecord, RecordPath
+from guardrail.worker.confluent.store import PartitionStore, open_store
+from guardrail.worker.confluent.transactions import TransactionAborted, Transactions
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+POLL_S = 0.01
+READY_MESSAGE = "[confluent Worker]: Ready"
+EOF = KafkaError._PARTITION_EOF
+
+
+def consumer_config(settings: Settings) -> dict[str, Any]:
+    return {
+        **settings.confluent_config(),
+        "group.id": settings.app_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        # Eager, range: partition p of all five co-partitioned topics goes to one member.
+        "partition.assignment.strategy": "range",
+        "session.timeout.ms": int(settings.session_timeout_s * 1000),
+        "heartbeat.interval.ms": 3000,
+        "enable.partition.eof": True,
+        "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
+        "queued.max.messages.kbytes": 32 * 1024,
+    }
+
+
+class ConfluentWorker:
+    """One worker: call :meth:`run`; SIGTERM or SIGINT stops it after a last checkpoint."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy: Policy | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        policy = policy if policy is not None else load_policy(settings.policy)
+        self.metrics = GuardrailMetrics(registry if registry is not None else CollectorRegistry())
+        self.metrics.set_info(policy.version, package_version())
+        registry_client = (
+            serde.registry_client(settings.schema_registry_url)
+            if settings.schema_registry_url
+            else None
+        )
+        codec = serde.Codec(registry_client, max_value_bytes=settings.max_value_bytes)
+        self.inputs = set(settings.input_topics().values())
+        self.changelog_topic = settings.changelog_topic
+        self.stores: dict[int, PartitionStore] = {}
+        self.positions = Positions()
+        self.fetch = FetchState()
+        self.path = RecordPath(
+            settings,
+            Engine(policy),
+            codec,
+            self.metrics,
+            self.stores,
+            self._send,
+            self.positions,
+            lambda topic, partition, since: self.fetch.caught_up(
+                topic, partition, since, time.time()
+            ),
+        )
+        self.txn: Transactions | None = None
+        self.consumer: Consumer | None = None
+        self.restorer: Consumer | None = None
+        self.stopping = False
+        self.ready = False
+        self.since_checkpoint = 0
+        self.last_checkpoint = time.monotonic()
+        self.changelog_offsets: dict[int, int] = {}
+        self.checkpoints = 0
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def _send(self, topic: str, key: bytes | None, value: bytes, headers: Any) -> None:
+        assert self.txn is not None
+        self.txn.produce(topic, key, value, headers)
+
+    def _changelog_delivered(self, err: Any, msg: Any) -> None:
+        if err is None:
+            partition = msg.partition()
+            offset = msg.offset()
+            if offset > self.changelog_offsets.get(partition, -1):
+                self.changelog_offsets[partition] = offset
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def checkpoint(self) -> bool:
+        """Commit what was finished since the last checkpoint; False when it has to wait."""
+        txn, consumer = self.txn, self.consumer
+        assert txn is not None and consumer is not None
+        offsets = self.positions.to_commit()
+        if offsets is None:
+            return False  # finished offsets beyond a held one do not fit the metadata yet
+        self.since_checkpoint = 0
+        self.last_checkpoint = time.monotonic()
+        if not offsets and not txn.open:
+            return True
+        for partition, store in self.stores.items():
+            if not store.buffer:
+                continue
+            items = list(store.changes())
+            topic = self.changelog_topic
+            for key, value in items[:-1]:
+                txn.produce(topic, key, value, None, partition)
+            key, value = items[-1]
+            txn.produce(topic, key, value, None, partition, self._changelog_delivered)
+        tps = [
+            TopicPartition(topic, partition, offset, metadata)
+            if metadata is not None
+            else TopicPartition(topic, partition, offset)
+            for (topic, partition), (offset, metadata) in offsets.items()
+        ]
+        try:
+            txn.producer.flush(30)  # delivery reports: the changelog offsets reached
+            txn.commit(tps, consumer.consumer_group_metadata())
+        except TransactionAborted as exc:
+            log.warning("checkpoint aborted (%s): redoing it from the last commit", exc)
+            self.rewind()
+            return True
+        for partition, store in self.stores.items():
+            store.flush(self.changelog_offsets.pop(partition, None))
+        self.changelog_offsets.clear()
+        self.positions.committed_now(offsets)
+        self.checkpoints += 1
+        return True
+
+    def rewind(self) -> None:
+        """After an aborted transaction: back to the last commit, state and positions."""
+        assert self.txn is not None and self.consumer is not None
+        self.txn.abort()
+        for store in self.stores.values():
+            store.discard()
+        self.changelog_offsets.clear()
+        self.path.drop()
+        self.positions.forget()
+        self.fetch.forget()
+        assigned = [tp for tp in self.consumer.assignment() if tp.topic in self.inputs]
+        for tp in self._start(assigned):
+            if tp.offset >= 0:
+                self.consumer.seek(tp)
+
+    # -- partitions ----------------------------------------------------------------------------
+
+    def _start(self, tps: list[TopicPartition]) -> list[TopicPartition]:
+        """Restore the stores of ``tps`` and note their committed offsets; returns ``tps``
+        with the offsets to start from."""
+        assert self.consumer is not None and self.restorer is not None
+        if not tps:
+            return []
+        # Fetching committed offsets waits for a transaction still open on them (a dead
+        # owner's), so the changelog read afterwards holds that transaction's outcome too.
+        committed = self.consumer.committed(tps, timeout=60)
+        for partition in sorted({tp.partition for tp in tps}):
+            store = self.stores.get(partition)
+            if store is None:
+                store = self.stores[partition] = open_store(self.settings, partition)
+            changelog.restore(self.restorer, self.changelog_topic, store)
+        for tp in committed:
+            key = (tp.topic, tp.partition)
+            if tp.offset >= 0:
+                self.positions.start(key, tp.offset, decode_done(tp.offset, tp.metadata))
+                self.fetch.start[key] = tp.offset
+        return committed
+
+    def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [tp for tp in partitions if tp.topic in self.inputs]
+        started = time.monotonic()
+        try:
+            offsets = self._start(tps)
+        except Exception as exc:
+            log.error("assignment failed: %s", exc)
+            raise
+        numbers = {tp.partition for tp in tps}
+        for partition in [p for p in self.stores if p not in numbers]:
+            self.stores.pop(partition).close()
+        log.info(
+            "assigned partitions %s (restored in %.1f s)", sorted(numbers),
+            time.monotonic() - started,
+        )
+        consumer.assign(
+            [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_INVALID)
+             for tp in offsets]
+        )
+        if not self.ready:
+            self.ready = True
+            log.info(READY_MESSAGE)
+
+    def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Commit what was finished here; held records are read again by the next owner.
+        if self.txn is not None and not self.checkpoint():
+            self.txn.abort()
+        for store in self.stores.values():
+            store.discard()
+        numbers = {tp.partition for tp in partitions if tp.topic in self.inputs}
+        self.path.drop(numbers)
+        self.positions.forget()
+        self.fetch.forget(numbers)
+        for partition in numbers:
+            self.metrics_forget(partition)
+
+    def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.warning("partitions lost: aborting the open checkpoint")
+        if self.txn is not None:
+            self.txn.abort()
+        for store in self.stores.values():
+            store.discard()
+        self.path.drop()
+        self.positions.forget()
+        self.fetch.forget()
+
+    def metrics_forget(self, partition: int) -> None:
+        for topic in self.inputs:
+            self.metrics.remove_consumer_lag(topic, partition)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _stop(self, *_: Any) -> None:
+        self.stopping = True
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        settings = self.settings
+        if settings.metrics_port:
+            self.metrics.serve(settings.metrics_port)
+            log.info("metrics on :%d/metrics", settings.metrics_port)
+        self.txn = Transactions(settings)
+        self.restorer = changelog.restore_consumer(settings.confluent_config())
+        self.consumer = Consumer(consumer_config(settings))
+        self.fetch.consumer = self.consumer
+        self.consumer.subscribe(
+            sorted(self.inputs),
+            on_assign=self.on_assign,
+            on_revoke=self.on_revoke,
+            on_lost=self.on_lost,
+        )
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+
+    def _loop(self) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        settings = self.settings
+        every_s = settings.checkpoint_ms / 1000
+        gauges_at = time.monotonic() + settings.gauge_interval_s
+        path, positions, fetch = self.path, self.positions, self.fetch
+        while not self.stopping:
+            messages = consumer.consume(BATCH, POLL_S)
+            now = time.time()
+            touched: set[int] = set()
+            for message in messages:
+                error = message.error()
+                topic = message.topic()
+                partition = message.partition()
+                if error is not None:
+                    if error.code() == EOF:
+                        fetch.at_end((topic, partition), message.offset(), now)
+                        touched.add(partition)
+                    else:
+                        log.warning("consumer: %s", error.name())
+                    continue
+                offset = message.offset()
+                tp = (topic, partition)
+                fetch.read(tp, offset)
+                if tp not in positions.next:
+                    positions.next[tp] = offset  # nothing committed: start where reading did
+                record = InRecord(topic, partition, offset, message.key(), message.value())
+                if positions.skip(tp, offset):
+                    path.skip(record)  # finished in a committed transaction already
+                    continue
+                path.receive(record, now)
+                touched.add(partition)
+            self.since_checkpoint += len(messages)
+            path.release_all(now)
+            if self.since_checkpoint >= settings.checkpoint_records or (
+                time.monotonic() - self.last_checkpoint >= every_s
+            ):
+                self.checkpoint()
+            if time.monotonic() >= gauges_at:
+                gauges_at = time.monotonic() + settings.gauge_interval_s
+                self.refresh_gauges()
+
+    def refresh_gauges(self) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        self.metrics.set_customers(sum(store.count() for store in self.stores.values()))
+        for (topic, partition), committed in list(self.positions.committed.items()):
+            try:
+                _, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+            except Exception:
+                continue
+            if high >= 0:
+                self.metrics.set_consumer_lag(topic, partition, high - committed)
+
+    def _shutdown(self) -> None:
+        log.info("stopping: last checkpoint")
+        try:
+            if self.txn is not None and self.consumer is not None and not self.checkpoint():
+                self.txn.abort()
+        except Exception as exc:
+            log.warning("last checkpoint failed: %s", type(exc).__name__)
+        if self.consumer is not None:
+            self.consumer.close()  # leaves the group (revocation commits nothing new)
+        if self.restorer is not None:
+            self.restorer.close()
+        if self.txn is not None:
+            self.txn.close()
+        for store in self.stores.values():
+            store.close()
+        log.info("stopped")
+
+
+def run_confluent_worker(settings: Settings) -> None:
+    ConfluentWorker(settings).run()
