@@ -153,6 +153,7 @@ def read_topic(
             **settings.confluent_config(),
             "group.id": f"it-read-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",
             "enable.partition.eof": True,
         }
     )

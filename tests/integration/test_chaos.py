@@ -84,7 +84,12 @@ def _decisions_of(settings: Settings, rec_ids: set[str]) -> dict[str, list[str]]
     if not rec_ids:
         return found
     consumer = Consumer(
-        {**settings.confluent_config(), "group.id": "chaos-diff", "enable.partition.eof": True}
+        {
+            **settings.confluent_config(),
+            "group.id": "chaos-diff",
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+        }
     )
     try:
         for kind in ("approved", "suppressed"):

@@ -111,6 +111,7 @@ def replay_to_kafka(
             **settings.confluent_config(),
             "group.id": "guardrail-replay",
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",
             "auto.offset.reset": "earliest",
         }
     )

@@ -305,6 +305,7 @@ class Auditor:
                 **self.settings.confluent_config(),
                 "group.id": f"guardrail-audit-{uuid.uuid4().hex[:12]}",
                 "enable.auto.commit": False,
+                "isolation.level": "read_committed",
                 "enable.partition.eof": True,
                 "auto.offset.reset": "earliest",
                 "fetch.max.bytes": 64 * 1024 * 1024,

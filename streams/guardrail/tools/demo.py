@@ -198,6 +198,7 @@ def stream_through_kafka(
             **settings.confluent_config(),
             "group.id": "guardrail-demo",
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",
             "auto.offset.reset": "earliest",
             "logger": _quiet_logger(),
         }

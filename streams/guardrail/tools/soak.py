@@ -271,6 +271,7 @@ def listen(settings: Any, tracker: Tracker, stop: threading.Event) -> None:
             **settings.confluent_config(),
             "group.id": f"guardrail-soak-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",
             "fetch.wait.max.ms": 50,
         }
     )

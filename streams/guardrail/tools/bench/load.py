@@ -90,6 +90,7 @@ def _consumer(settings: Settings, group: str) -> Consumer:
             **settings.confluent_config(),
             "group.id": group,
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",
             "auto.offset.reset": "earliest",
             "fetch.wait.max.ms": 10,
         }

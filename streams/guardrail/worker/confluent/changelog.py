@@ -67,7 +67,7 @@ def restore(consumer: Consumer, topic: str, store: PartitionStore) -> int:
         while True:
             if time.monotonic() > deadline:
                 raise RestoreError(f"changelog {topic}[{partition}] not read to its end in time")
-            messages = consumer.consume(num_messages=BATCH, timeout=1.0)
+            messages: list[Any] = consumer.consume(num_messages=BATCH, timeout=1.0)
             done = False
             for message in messages:
                 error = message.error()

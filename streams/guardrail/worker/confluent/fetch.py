@@ -46,7 +46,7 @@ class FetchState:
             return
         for mapping in (self.last, self.eof, self.start):
             for tp in [tp for tp in mapping if tp[1] in partitions]:
-                del mapping[tp]  # type: ignore[attr-defined]
+                del mapping[tp]
 
     def caught_up(self, topic: str, partition: int, since: float, now: float) -> bool:
         tp = (topic, partition)
@@ -61,7 +61,7 @@ class FetchState:
         if tpo is None:
             tpo = self.tps[tp] = TopicPartition(topic, partition)
         try:
-            low, high = self.consumer.get_watermark_offsets(tpo, cached=True)
+            _low, high = self.consumer.get_watermark_offsets(tpo, cached=True)
         except Exception:  # not assigned (any more)
             return True
         if high < 0 or upto is None:

@@ -209,12 +209,17 @@ class ConfluentWorker:
         for partition in [p for p in self.stores if p not in numbers]:
             self.stores.pop(partition).close()
         log.info(
-            "assigned partitions %s (restored in %.1f s)", sorted(numbers),
+            "assigned partitions %s (restored in %.1f s)",
+            sorted(numbers),
             time.monotonic() - started,
         )
         consumer.assign(
-            [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_INVALID)
-             for tp in offsets]
+            [
+                TopicPartition(
+                    tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_INVALID
+                )
+                for tp in offsets
+            ]
         )
         if not self.ready:
             self.ready = True
@@ -282,7 +287,7 @@ class ConfluentWorker:
         gauges_at = time.monotonic() + settings.gauge_interval_s
         path, positions, fetch = self.path, self.positions, self.fetch
         while not self.stopping:
-            messages = consumer.consume(BATCH, POLL_S)
+            messages: list[Any] = consumer.consume(BATCH, POLL_S)
             now = time.time()
             touched: set[int] = set()
             for message in messages:

@@ -116,8 +116,10 @@ class Transactions:
         deadline = time.monotonic() + COMMIT_TIMEOUT_S
         try:
             if offsets:
-                self._retry(lambda: producer.send_offsets_to_transaction(
-                    offsets, group_metadata, 30), deadline)
+                self._retry(
+                    lambda: producer.send_offsets_to_transaction(offsets, group_metadata, 30),
+                    deadline,
+                )
             self._retry(lambda: producer.commit_transaction(30), deadline)
             self.open = False
         except KafkaException as exc:
