@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from guardrail.core.validation import one_line
+from guardrail.errors import ConfigError
 
 # Logical topic -> default name (docs/contract.md). A prefix is prepended to every one.
 INPUT_TOPICS: dict[str, str] = {
@@ -139,3 +142,14 @@ class Settings(BaseSettings):
             if not self.ssl_check_hostname:
                 config["ssl.endpoint.identification.algorithm"] = "none"
         return config
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from GUARDRAIL_* variables with the non-None ``overrides`` on top.
+
+    Raises :class:`ConfigError` naming every bad setting (never its value).
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(f"bad settings: {one_line(exc, root='settings')}") from None

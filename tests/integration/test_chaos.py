@@ -32,9 +32,10 @@ from confluent_kafka import Consumer, TopicPartition
 
 from guardrail.config import DECISION_HEADER, Settings
 from guardrail.devstack.kafka import LocalKafka, free_port, free_ports
+from guardrail.errors import AuditError
 from guardrail.generate.stream import GeneratorConfig
 from guardrail.kafka.topics import ensure_topics
-from guardrail.tools.audit import AuditError, AuditReport, audit
+from guardrail.tools.audit import AuditReport, audit
 from guardrail.tools.soak import event_payloads, produce_load
 from guardrail.worker.process import WorkerProcess
 

@@ -11,8 +11,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from guardrail.devstack.kafka import LocalKafka, LocalStackError
+from guardrail.devstack.kafka import LocalKafka
 from guardrail.devstack.registry import LocalRegistry
+from guardrail.errors import LocalStackError
 
 pytestmark = pytest.mark.integration
 

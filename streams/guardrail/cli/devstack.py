@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,6 @@ import click
 from guardrail.devstack.jvm_fetch import (
     APICURIO_VERSION,
     KAFKA_VERSION,
-    LocalStackError,
     apicurio_home,
     cache_dir,
     kafka_classpath,
@@ -29,22 +27,6 @@ NOT_RUNNING = 3
 
 def _echo(message: str) -> None:
     click.echo(message, err=True)
-
-
-def _one_line_errors(func: F) -> F:
-    """Expected failures print `Error: ...` and exit 1, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LocalStackError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            _echo("interrupted")
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _data_dir(default: str) -> Callable[[F], F]:
@@ -89,7 +71,6 @@ _kafka_port = click.option(
 @_kafka_dir
 @click.option("--heap", default="512m", show_default=True, help="JVM maximum heap (-Xmx).")
 @_timeout
-@_one_line_errors
 def kafka_start(
     port: int, controller_port: int | None, data_dir: Path | None, heap: str, timeout: float
 ) -> None:
@@ -111,7 +92,6 @@ def kafka_start(
     show_default=True,
     help="Seconds to wait after SIGTERM before SIGKILL.",
 )
-@_one_line_errors
 def kafka_stop(port: int, data_dir: Path | None, timeout: float) -> None:
     """Stop the broker started with the same --port/--data-dir (data is kept)."""
     LocalKafka(port, data_dir=data_dir, echo=_echo).stop(timeout=timeout)
@@ -120,7 +100,6 @@ def kafka_stop(port: int, data_dir: Path | None, timeout: float) -> None:
 @kafka.command("status")
 @_kafka_port
 @_kafka_dir
-@_one_line_errors
 def kafka_status(port: int, data_dir: Path | None) -> None:
     """Say whether the broker runs; exit status 3 when it does not."""
     broker = LocalKafka(port, data_dir=data_dir, echo=_echo)
@@ -132,7 +111,6 @@ def kafka_status(port: int, data_dir: Path | None) -> None:
 
 
 @kafka.command("fetch")
-@_one_line_errors
 def kafka_fetch() -> None:
     """Download Kafka into the cache now (start does it when needed)."""
     entries = kafka_classpath(KAFKA_VERSION, echo=_echo).split(":")
@@ -158,7 +136,6 @@ _registry_port = click.option(
 @_registry_dir
 @click.option("--heap", default="512m", show_default=True, help="JVM maximum heap (-Xmx).")
 @_timeout
-@_one_line_errors
 def registry_start(port: int, data_dir: Path | None, heap: str, timeout: float) -> None:
     """Start the registry in the background and print its Confluent-compatible URL."""
     service = LocalRegistry(port, data_dir=data_dir, heap=heap, echo=_echo)
@@ -169,7 +146,6 @@ def registry_start(port: int, data_dir: Path | None, heap: str, timeout: float) 
 @registry.command("stop")
 @_registry_port
 @_registry_dir
-@_one_line_errors
 def registry_stop(port: int, data_dir: Path | None) -> None:
     """Stop the registry started with the same --port/--data-dir."""
     LocalRegistry(port, data_dir=data_dir, echo=_echo).stop()
@@ -178,7 +154,6 @@ def registry_stop(port: int, data_dir: Path | None) -> None:
 @registry.command("status")
 @_registry_port
 @_registry_dir
-@_one_line_errors
 def registry_status(port: int, data_dir: Path | None) -> None:
     """Say whether the registry runs; exit status 3 when it does not."""
     service = LocalRegistry(port, data_dir=data_dir, echo=_echo)
@@ -190,7 +165,6 @@ def registry_status(port: int, data_dir: Path | None) -> None:
 
 
 @registry.command("fetch")
-@_one_line_errors
 def registry_fetch() -> None:
     """Download Apicurio Registry into the cache now (start does it when needed)."""
     home = apicurio_home(APICURIO_VERSION, echo=_echo)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import click
 
+from guardrail.cli.audit import audit
 from guardrail.cli.bench import bench
 from guardrail.cli.devstack import kafka, registry
 from guardrail.cli.diff import diff_cmd
+from guardrail.cli.errors import GuardedGroup
 from guardrail.cli.policy import policy_group
 from guardrail.cli.replay import replay
 from guardrail.cli.report import report_cmd
 from guardrail.cli.worker import worker
 from guardrail.generate.stream import generate
-from guardrail.tools.audit import audit_cmd
 from guardrail.tools.demo import demo
 from guardrail.tools.soak import soak
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=GuardedGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="personalization-guardrail")
 def main() -> None:
     """Personalization guardrail: deliver, rewrite or suppress recommendations, saying why.
@@ -32,7 +36,7 @@ main.add_command(kafka)
 main.add_command(registry)
 main.add_command(worker)
 main.add_command(demo)
-main.add_command(audit_cmd)
+main.add_command(audit)
 main.add_command(bench)
 main.add_command(soak)
 main.add_command(policy_group)

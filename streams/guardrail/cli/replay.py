@@ -8,21 +8,13 @@ from typing import IO, Any
 
 import click
 
-from guardrail.cli.worker import kafka_options, settings_from
+from guardrail.cli.options import kafka_options, settings_from
 from guardrail.config import Settings
-from guardrail.core.policy import Policy, PolicyError, load_policy
+from guardrail.core.policy import load_policy
 from guardrail.core.records import decision_to_json
 from guardrail.core.replay import Replayer, ReplaySummary
 
 EXIT_REJECTED = 1
-
-
-def load_policy_or_exit(path: Path | None) -> Policy:
-    """The policy at ``path`` (default policy when None); a bad one ends the command clearly."""
-    try:
-        return load_policy(path)
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def print_summary(summary: ReplaySummary, err: IO[str]) -> None:
@@ -92,7 +84,7 @@ def replay(
             )
         _replay_kafka(events, out, timeout, settings_from(flags))
         return
-    replayer = Replayer(load_policy_or_exit(policy))
+    replayer = Replayer(load_policy(policy))
     for decision in replayer.replay_lines(events):
         out.write(decision_to_json(decision))
         out.write("\n")
@@ -106,19 +98,15 @@ def replay(
 
 
 def _replay_kafka(events: IO[str], out: IO[str], timeout: float, settings: Settings) -> None:
-    from confluent_kafka import KafkaException
-
-    from guardrail.kafka.replay import ReplayTimeout, replay_to_kafka
+    from guardrail.kafka.replay import replay_to_kafka
 
     def progress(stage: str, done: int, total: int) -> None:
         click.echo(f"\r{stage} {done}/{total}", err=True, nl=False)
 
     try:
         result = replay_to_kafka(events, settings, timeout_s=timeout, progress=progress)
-    except (KafkaException, ReplayTimeout) as exc:
-        click.echo("", err=True)
-        raise click.ClickException(str(exc)) from None
-    click.echo("", err=True)
+    finally:
+        click.echo("", err=True)  # ends the progress line
     summary = ReplaySummary(events=result.events, rejected=result.rejected)
     for decision in result.decisions:
         summary.count(decision)

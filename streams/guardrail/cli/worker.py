@@ -7,55 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
+from guardrail.cli.options import kafka_options, settings_from
 from guardrail.config import Settings
-from guardrail.core.policy import PolicyError, load_policy
-from guardrail.kafka.topics import TopicError, ensure_topics
-
-
-def settings_from(overrides: dict[str, Any]) -> Settings:
-    """Settings from GUARDRAIL_* variables, with the given non-None flags on top."""
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise click.ClickException(f"bad settings: {problems}") from None
-
-
-def kafka_options(command: Any) -> Any:
-    """Flags shared by every command that talks to Kafka (each also read from GUARDRAIL_*)."""
-    options = [
-        click.option(
-            "--bootstrap-servers",
-            help="Kafka bootstrap servers [GUARDRAIL_BOOTSTRAP_SERVERS, default 127.0.0.1:9092].",
-        ),
-        click.option(
-            "--topic-prefix",
-            help="Prefix for every topic name [GUARDRAIL_TOPIC_PREFIX, default none].",
-        ),
-        click.option(
-            "--partitions",
-            type=click.IntRange(1),
-            help="Partitions of topics it creates [GUARDRAIL_PARTITIONS, default 8].",
-        ),
-        click.option(
-            "--schema-registry-url",
-            help="Confluent-compatible schema registry; JSON values when unset "
-            "[GUARDRAIL_SCHEMA_REGISTRY_URL].",
-        ),
-        click.option(
-            "--security-protocol",
-            type=click.Choice(["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
-            help="[GUARDRAIL_SECURITY_PROTOCOL, default PLAINTEXT]; SASL user and password "
-            "only from GUARDRAIL_SASL_USERNAME / GUARDRAIL_SASL_PASSWORD.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+from guardrail.core.policy import load_policy
+from guardrail.kafka.topics import ensure_topics
 
 
 @click.command()
@@ -104,17 +60,11 @@ def worker(loglevel: str, **flags: Any) -> None:
     records to guardrail.deadletter. Run several with the same settings to share the load.
     """
     settings = settings_from(flags)
-    try:
-        load_policy(settings.policy)
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
+    load_policy(settings.policy)  # a bad policy stops here, before any topic is touched
     logging.basicConfig(
         level=loglevel.upper(), format="[%(asctime)s] %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        partitions = ensure_topics(settings)
-    except TopicError as exc:
-        raise click.ClickException(str(exc)) from None
+    partitions = ensure_topics(settings)
     if partitions != settings.partitions:
         settings = settings.model_copy(update={"partitions": partitions})
     run_worker(settings, loglevel)

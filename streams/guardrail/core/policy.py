@@ -21,6 +21,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from guardrail.core.records import Channel, Consent, Trigger
+from guardrail.core.validation import problems
+from guardrail.errors import PolicyError
 
 Mode = Literal["enforce", "shadow", "off"]
 
@@ -45,10 +47,6 @@ REASON_CODES: tuple[str, ...] = (
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
-
-
-class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the file, the key and the problem."""
 
 
 def _check_patterns(patterns: list[str]) -> list[str]:
@@ -229,18 +227,17 @@ class Policy(_Section):
 
 
 def _format_error(source: str, exc: ValidationError) -> str:
-    lines = [f"policy {source}: {exc.error_count()} problem(s)"]
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            parent = error["loc"][:-1]
-            if parent == ("rules",):
+    found = problems(exc, root="(top level)")
+    parts = []
+    for problem in found:
+        message = problem.message
+        if problem.kind == "extra_forbidden":
+            if problem.loc[:-1] == ("rules",):
                 message = f"unknown reason code (known: {', '.join(REASON_CODES)})"
             else:
                 message = "unknown key"
-        lines.append(f"  {key}: {message}")
-    return "\n".join(lines)
+        parts.append(f"{problem.where}: {message}")
+    return f"policy {source}: {len(found)} problem(s): {'; '.join(parts)}"
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

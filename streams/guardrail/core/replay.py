@@ -18,19 +18,12 @@ from guardrail.core.engine import Engine
 from guardrail.core.policy import Policy
 from guardrail.core.records import EVENT_MODELS, Decision, Event, parse_event
 from guardrail.core.state import EMPTY_STATE, CustomerState
+from guardrail.core.validation import one_line
+from guardrail.errors import InputError
 
 
-class LineError(ValueError):
+class LineError(InputError):
     """A replay line that is not a valid event; the message says why."""
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line naming each bad field and its problem, without echoing the values."""
-    parts = []
-    for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"]) or "record"
-        parts.append(f"{loc}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def parse_line(line: str) -> Event:
@@ -48,7 +41,7 @@ def parse_line(line: str) -> Event:
     try:
         return parse_event(kind, data)
     except ValidationError as exc:
-        raise LineError(f"invalid {kind}: {describe_validation_error(exc)}") from None
+        raise LineError(f"invalid {kind}: {one_line(exc)}") from None
 
 
 @dataclass

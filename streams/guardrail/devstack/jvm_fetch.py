@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from guardrail.errors import LocalStackError
+
 KAFKA_VERSION = "4.4.0"
 # Kafka 4.x still resolves slf4j-api 1.7.x, so the binding is log4j-slf4j-impl, not -slf4j2-.
 LOG4J_VERSION = "2.24.3"
@@ -27,10 +29,6 @@ DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 INSTALL_HINT = "install it with: apt-get install default-jre-headless maven"
 
 Echo = Callable[[str], None]
-
-
-class LocalStackError(RuntimeError):
-    """An expected failure of the local stack, with a one-line message for the user."""
 
 
 def default_echo(message: str) -> None:

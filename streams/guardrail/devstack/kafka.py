@@ -27,15 +27,14 @@ from typing import Any, Self
 from guardrail.devstack.jvm_fetch import (
     KAFKA_VERSION,
     Echo,
-    LocalStackError,
     default_echo,
     find_java,
     kafka_classpath,
 )
+from guardrail.errors import LocalStackError
 
 __all__ = [
     "LocalKafka",
-    "LocalStackError",
     "SaslSslListener",
     "free_port",
     "free_ports",

@@ -23,12 +23,13 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from guardrail.config import DECISION_HEADER, Settings
 from guardrail.core.records import Decision, Event, Recommendation, event_type
 from guardrail.core.replay import LineError, parse_line
+from guardrail.errors import KafkaUnavailable
 from guardrail.kafka import serde
 
 Progress = Callable[[str, int, int], None]
 
 
-class ReplayTimeout(RuntimeError):
+class ReplayTimeout(KafkaUnavailable):
     """Not every recommendation got its decision in time."""
 
 

@@ -36,6 +36,8 @@ from guardrail.core.records import (
     Purchase,
     Recommendation,
 )
+from guardrail.core.validation import one_line, problems
+from guardrail.errors import InputError
 
 if TYPE_CHECKING:
     from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -93,7 +95,7 @@ ERROR_KINDS: Final = (
 )
 
 
-class SerdeError(Exception):
+class SerdeError(InputError):
     """A record that could not be encoded or decoded; ``error_kind`` is a short word."""
 
     def __init__(self, error_kind: str, message: str) -> None:
@@ -176,10 +178,7 @@ def to_avro(record: BaseModel) -> dict[str, Any]:
 
 
 def _validation_error(kind: str, exc: ValidationError) -> DecodeError:
-    errors = exc.errors(include_url=False, include_input=False)
-    first = errors[0]
-    where = ".".join(str(part) for part in first["loc"]) or "<record>"
-    error_type = first["type"]
+    error_type = problems(exc)[0].kind
     if error_type == "json_invalid":
         error_kind = "not_json_or_avro"
     elif error_type == "missing":
@@ -188,8 +187,7 @@ def _validation_error(kind: str, exc: ValidationError) -> DecodeError:
         error_kind = "bad_enum"
     else:
         error_kind = "invalid_record"
-    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return DecodeError(error_kind, f"{kind} {where}: {first['msg']}{more}")
+    return DecodeError(error_kind, f"{kind} {one_line(exc, root='<record>', limit=1)}")
 
 
 def from_avro(kind: str, datum: Mapping[str, Any]) -> BaseModel:

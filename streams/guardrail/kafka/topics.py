@@ -9,12 +9,9 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from guardrail.config import Settings
+from guardrail.errors import TopicError
 
 log = logging.getLogger(__name__)
-
-
-class TopicError(RuntimeError):
-    """The topics cannot be used as they are; the message says what to do."""
 
 
 def all_topics(settings: Settings) -> list[str]:

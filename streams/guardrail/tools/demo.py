@@ -27,18 +27,18 @@ from types import FrameType
 from typing import Any
 
 import click
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaException
 
 from guardrail.config import Settings
 from guardrail.core.records import Decision, Event, Recommendation
 from guardrail.devstack.jvm_fetch import (
     KAFKA_VERSION,
-    LocalStackError,
     cache_dir,
     find_java,
     kafka_classpath,
 )
 from guardrail.devstack.kafka import HOST, LocalKafka, port_in_use
+from guardrail.errors import GuardrailError, LocalStackError
 from guardrail.kafka.replay import Progress, collect_decisions, end_offsets, produce_events
 from guardrail.tools.demo_report import (
     ProgressLine,
@@ -50,7 +50,7 @@ from guardrail.tools.demo_report import (
     heading,
     timings_text,
 )
-from guardrail.worker.process import WorkerFailed, WorkerProcess
+from guardrail.worker.process import WorkerProcess
 
 DEFAULT_KAFKA_PORT = 9092
 DEFAULT_METRICS_PORT = 9108
@@ -74,14 +74,14 @@ def _free_from(start: int, width: int = 1) -> int:
     for port in range(start, min(start + 200, 65536 - width)):
         if not any(port_in_use(port + i) for i in range(width)):
             return port
-    raise click.ClickException(f"no free port on {HOST} between {start} and {start + 200}")
+    raise LocalStackError(f"no free port on {HOST} between {start} and {start + 200}")
 
 
 def _choose_port(explicit: int | None, default: int, what: str, option: str, width: int) -> int:
     if explicit is not None:
         busy = [p for p in range(explicit, explicit + width) if port_in_use(p)]
         if busy:
-            raise click.ClickException(
+            raise LocalStackError(
                 f"port {busy[0]} ({what}) on {HOST} is in use; pick another with {option}"
             )
         return explicit
@@ -481,21 +481,19 @@ def demo(
     )
     stack = Stack(data_dir)
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    same, completed, failure = False, False, None
+    same, completed, interrupted = False, False, False
+    failure: Exception | None = None
     try:
         same = run_demo(opts, stack)
         completed = True
     except KeyboardInterrupt:
-        failure = "interrupted"
-    except (LocalStackError, WorkerFailed) as exc:
-        failure = str(exc)
-    except Exception as exc:  # a Kafka, topic or replay error: report it, then clean up
-        if _interrupted(exc):  # Ctrl-C inside librdkafka surfaces as a SystemError
-            failure = "interrupted"
-        elif type(exc).__module__.startswith(("guardrail", "confluent_kafka", "cimpl")):
-            failure = f"{type(exc).__name__}: {exc}"
-        else:
+        interrupted = True
+    except (GuardrailError, KafkaException) as exc:  # reported once the stack is stopped
+        failure = exc
+    except Exception as exc:
+        if not _interrupted(exc):  # Ctrl-C inside librdkafka surfaces as a SystemError
             raise
+        interrupted = True
     finally:
         # A second Ctrl-C must not cut the clean-up short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -512,10 +510,10 @@ def demo(
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, previous)
-    if failure == "interrupted":
+    if interrupted:
         _say("interrupted: stopped what the demo had started")
         sys.exit(130)
     if failure is not None:
-        raise click.ClickException(failure)
+        raise failure
     if not same:
         sys.exit(1)

@@ -343,7 +343,7 @@ def run_soak(
     """Run one worker (``settings``) and the load for ``minutes``; report as it goes."""
     from guardrail.generate.stream import GeneratorConfig
     from guardrail.kafka.topics import ensure_topics
-    from guardrail.worker.process import WorkerProcess
+    from guardrail.worker.process import WorkerFailed, WorkerProcess
 
     ensure_topics(settings)
     seconds = minutes * 60
@@ -410,7 +410,7 @@ def run_soak(
                 echo(format_sample(sample))
                 last_t, last_produced, last_decided = now, produced, decided
                 if not worker.running:
-                    raise click.ClickException(f"the worker died:\n{worker.tail()}")
+                    raise WorkerFailed(f"the worker died; its log: {log_path}", worker.tail())
         finally:
             stop_load.set()
             load.join()

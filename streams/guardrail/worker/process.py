@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import IO
 
 from guardrail.config import Settings
+from guardrail.errors import ProcessFailed
 
 READY_LINE = "Worker]: Ready"
 
 
-class WorkerFailed(RuntimeError):
-    """The worker exited or did not become ready; the message carries its log's tail."""
+class WorkerFailed(ProcessFailed):
+    """The worker exited or did not become ready; ``detail`` is its log's tail."""
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -61,13 +62,18 @@ class WorkerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise WorkerFailed(f"worker exited ({self.process.returncode}):\n{self.tail()}")
+                raise WorkerFailed(
+                    f"worker exited ({self.process.returncode}); its log: {self.log_path}",
+                    self.tail(),
+                )
             with self.log_path.open("rb") as log:
                 log.seek(offset)
                 if READY_LINE.encode() in log.read():
                     return
             time.sleep(0.2)
-        raise WorkerFailed(f"worker not ready after {timeout:g} s:\n{self.tail()}")
+        raise WorkerFailed(
+            f"worker not ready after {timeout:g} s; its log: {self.log_path}", self.tail()
+        )
 
     def tail(self, lines: int = 30) -> str:
         try:

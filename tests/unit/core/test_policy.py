@@ -9,11 +9,11 @@ import pytest
 
 from guardrail.core.policy import (
     REASON_CODES,
-    PolicyError,
     default_policy,
     load_policy,
     policy_from_mapping,
 )
+from guardrail.errors import PolicyError
 
 # --- the default policy equals the contract --------------------------------------------------
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from guardrail.cli.main import main
 from guardrail.devstack import jvm_fetch
-from guardrail.devstack.jvm_fetch import LocalStackError, find_java, render_kafka_pom
+from guardrail.devstack.jvm_fetch import find_java, render_kafka_pom
 from guardrail.devstack.kafka import (
     LocalKafka,
     new_cluster_id,
@@ -23,6 +23,7 @@ from guardrail.devstack.kafka import (
     render_server_properties,
 )
 from guardrail.devstack.registry import LocalRegistry
+from guardrail.errors import LocalStackError
 
 
 def _props(text: str) -> dict[str, str]:

@@ -1,0 +1,89 @@
+"""`guardrail audit`: every proposed recommendation accounted for (see guardrail.tools.audit)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from guardrail.cli.options import kafka_options, settings_from
+from guardrail.tools.audit import audit as run_audit
+from guardrail.tools.audit import describe
+
+
+def _time_ms(value: str | None) -> int | None:
+    """Epoch milliseconds, or an ISO 8601 time (UTC unless it names a zone)."""
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither epoch ms nor an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+@click.command(name="audit")
+@kafka_options
+@click.option(
+    "--since", help="Only proposals produced at or after this time (ISO 8601 or epoch ms)."
+)
+@click.option("--until", help="Only proposals produced before this time (ISO 8601 or epoch ms).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--show",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="How many missing / duplicated rec_ids to list.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress on stderr [default: when stderr is a terminal].",
+)
+def audit(
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    show: int,
+    progress: bool | None,
+    **flags: Any,
+) -> None:
+    """Check that every proposed recommendation got exactly one decision or a dead letter.
+
+    Reads recommendations.proposed, recommendations.approved, recommendations.suppressed and
+    guardrail.deadletter (from the beginning, or the --since/--until range) up to their end
+    offsets at start, and reports counts, dead letters by error kind, missing rec_ids and
+    duplicated decisions (identical to the first or not). Run it once the workers have caught
+    up. Exit status 1 when a decision is missing or a duplicate differs, 2 when it cannot run.
+    """
+    settings = settings_from(flags)
+    show_progress = sys.stderr.isatty() if progress is None else progress
+
+    def report_progress(topic: str, done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        click.echo(f"audit: {done:,}/{total:,} records ({rate:,.0f}/s) {topic}", err=True)
+
+    started = time.monotonic()
+    report = run_audit(
+        settings,
+        since_ms=_time_ms(since),
+        until_ms=_time_ms(until),
+        show=show,
+        progress=report_progress if show_progress else None,
+    )
+    if as_json:
+        click.echo(json.dumps(report.to_json(), sort_keys=True))
+    else:
+        for line in describe(report, settings):
+            click.echo(line)
+    sys.exit(0 if report.ok else 1)

@@ -1,0 +1,47 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from guardrail.config import Settings, load_settings
+
+
+def settings_from(flags: dict[str, Any]) -> Settings:
+    """Settings from GUARDRAIL_* variables, with the given non-None flags on top."""
+    return load_settings(**flags)
+
+
+def kafka_options(command: Any) -> Any:
+    """Flags shared by every command that talks to Kafka (each also read from GUARDRAIL_*)."""
+    options = [
+        click.option(
+            "--bootstrap-servers",
+            help="Kafka bootstrap servers [GUARDRAIL_BOOTSTRAP_SERVERS, default 127.0.0.1:9092].",
+        ),
+        click.option(
+            "--topic-prefix",
+            help="Prefix for every topic name [GUARDRAIL_TOPIC_PREFIX, default none].",
+        ),
+        click.option(
+            "--partitions",
+            type=click.IntRange(1),
+            help="Partitions of topics it creates [GUARDRAIL_PARTITIONS, default 8].",
+        ),
+        click.option(
+            "--schema-registry-url",
+            help="Confluent-compatible schema registry; JSON values when unset "
+            "[GUARDRAIL_SCHEMA_REGISTRY_URL].",
+        ),
+        click.option(
+            "--security-protocol",
+            type=click.Choice(["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+            help="[GUARDRAIL_SECURITY_PROTOCOL, default PLAINTEXT]; SASL user and password "
+            "only from GUARDRAIL_SASL_USERNAME / GUARDRAIL_SASL_PASSWORD.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
