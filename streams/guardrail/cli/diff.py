@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from guardrail.cli.policy import load_named_or_exit
 from guardrail.tools.diff import describe, diff_policies
-from guardrail.tools.policy_doc import label
+from guardrail.tools.policy_doc import label, load_named
 
 EXIT_REJECTED = 1
 
@@ -55,7 +54,7 @@ def diff_cmd(
     """
     if len(policies) != 2:
         raise click.UsageError("give --policy exactly twice (A, then B); either may be `default`")
-    a, b = (load_named_or_exit(p) for p in policies)
+    a, b = (load_named(p) for p in policies)
     with events.open(encoding="utf-8") as handle:
         result = diff_policies(
             handle, a, b, label_a=label(policies[0]), label_b=label(policies[1]), examples=examples

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from guardrail.core.policy import Policy, PolicyError
+from guardrail.errors import PolicyError
 from guardrail.tools.policy_doc import effective, label, load_named, policy_changes, to_yaml
 
 EXIT_INVALID = 1
@@ -26,7 +26,7 @@ def policy_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
 def show(policy: str, as_json: bool) -> None:
     """Print the effective policy (the file merged over the defaults) and its version."""
-    loaded = load_named_or_exit(policy)
+    loaded = load_named(policy)
     if as_json:
         doc = {"policy_version": loaded.version, "policy": effective(loaded)}
         click.echo(json.dumps(doc, indent=2))
@@ -66,7 +66,7 @@ def diff_cmd(a: str, b: str) -> None:
 
     Exit status 0 when they are the same, 1 when they differ (as diff(1) does).
     """
-    left, right = load_named_or_exit(a), load_named_or_exit(b)
+    left, right = load_named(a), load_named(b)
     changes = policy_changes(left, right)
     click.echo(f"--- {label(a)} (policy_version {left.version})")
     click.echo(f"+++ {label(b)} (policy_version {right.version})")
@@ -77,11 +77,3 @@ def diff_cmd(a: str, b: str) -> None:
         return
     click.echo(f"{len(changes)} key(s) differ")
     sys.exit(EXIT_DIFFERENT)
-
-
-def load_named_or_exit(name: str) -> Policy:
-    """The policy ``name`` (a file or `default`); a bad one ends the command with its reason."""
-    try:
-        return load_named(name)
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from None

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from guardrail.cli.policy import load_named_or_exit
-from guardrail.tools.outcomes import InputError
-from guardrail.tools.policy_doc import label
+from guardrail.tools.policy_doc import label, load_named
 
 EXIT_REJECTED = 1
 
@@ -52,18 +50,15 @@ def report_cmd(
     """
     from guardrail.tools.report.build import build_report, summary_lines
 
-    loaded = load_named_or_exit(policy)
-    try:
-        built = build_report(
-            source,
-            html_out,
-            loaded,
-            policy_label=label(policy),
-            show_customer_ids=show_customer_ids,
-            samples=examples,
-        )
-    except InputError as exc:
-        raise click.ClickException(str(exc)) from None
+    loaded = load_named(policy)
+    built = build_report(
+        source,
+        html_out,
+        loaded,
+        policy_label=label(policy),
+        show_customer_ids=show_customer_ids,
+        samples=examples,
+    )
     for line in summary_lines(built.data):
         click.echo(line, err=True)
     for number, reason in built.rejected.lines:

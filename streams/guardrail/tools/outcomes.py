@@ -18,13 +18,11 @@ from pydantic import ValidationError
 
 from guardrail.core.policy import Policy
 from guardrail.core.records import Decision, Event, Recommendation, event_type
-from guardrail.core.replay import LineError, Replayer, describe_validation_error, parse_line
+from guardrail.core.replay import LineError, Replayer, parse_line
+from guardrail.core.validation import one_line
+from guardrail.errors import InputError
 
 Kind = Literal["events", "decisions"]
-
-
-class InputError(ValueError):
-    """A file that is neither a replay file nor a decisions file."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def read_decisions(lines: Iterable[str], rejected: Rejected) -> Iterator[Outcome
         try:
             decision = Decision.model_validate_json(line)
         except ValidationError as exc:
-            rejected.add(number, f"not a decision: {describe_validation_error(exc)}")
+            rejected.add(number, f"not a decision: {one_line(exc)}")
             continue
         yield Outcome(None, decision)
 

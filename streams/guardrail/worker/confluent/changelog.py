@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from guardrail.errors import KafkaUnavailable
 from guardrail.worker.confluent.store import PartitionStore
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ BATCH = 10_000
 RESTORE_TIMEOUT_S = 600.0
 
 
-class RestoreError(RuntimeError):
+class RestoreError(KafkaUnavailable):
     """The changelog could not be read to its end."""
 
 
