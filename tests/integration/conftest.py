@@ -16,6 +16,8 @@ from guardrail.devstack.kafka import LocalKafka, free_ports
 from guardrail.devstack.registry import LocalRegistry
 
 START_TIMEOUT = 240.0  # a cold cache downloads Kafka or Apicurio first
+# Every test that starts a worker runs once per runtime (GUARDRAIL_RUNTIME).
+RUNTIMES = ("faust", "confluent")
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +56,9 @@ def schema_registry(_service_dirs: Path) -> Iterator[LocalRegistry]:
         yield registry
     finally:
         registry.stop(quiet=True)
+
+
+@pytest.fixture(scope="session", params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    """The worker runtime under test: each test that asks for it runs for both."""
+    return str(request.param)

@@ -138,6 +138,7 @@ def run(
     kafka_broker: LocalKafka,
     schema_registry: LocalRegistry,
     tmp_path_factory: pytest.TempPathFactory,
+    runtime: str,
 ) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("bad-input")
     settings = worker_settings(
@@ -146,6 +147,7 @@ def run(
         schema_registry_url=schema_registry.url,
         max_value_bytes=MAX_VALUE_BYTES,
         max_past_ms=400 * DAY,
+        runtime=runtime,
     )
     codec = serde.Codec(serde.registry_client(schema_registry.url))
     all_cases = cases(codec, settings)

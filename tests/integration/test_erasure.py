@@ -72,9 +72,9 @@ def codes(decision: Decision) -> set[str]:
 
 
 def test_erasure_forgets_the_customer_in_the_table_the_changelog_and_after_restart(
-    kafka_broker: LocalKafka, tmp_path: Path
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:
-    settings = worker_settings(kafka_broker, tmp_path / "first")
+    settings = worker_settings(kafka_broker, tmp_path / "first", runtime=runtime)
     with WorkerProcess(settings, tmp_path / "worker-1.log").start():
         send(settings, [*signals(ERASED, T), *signals(KEPT, T)])
         send(settings, [rec(ERASED, "before-erase", T + 10 * MINUTE),

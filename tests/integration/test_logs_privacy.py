@@ -72,8 +72,10 @@ def settled(settings: Settings, proposals: int, timeout: float = 180.0) -> Audit
         time.sleep(2)
 
 
-def test_a_full_run_at_info_logs_no_customer_data(kafka_broker: LocalKafka, tmp_path: Path) -> None:
-    settings = worker_settings(kafka_broker, tmp_path / "worker")
+def test_a_full_run_at_info_logs_no_customer_data(
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
+) -> None:
+    settings = worker_settings(kafka_broker, tmp_path / "worker", runtime=runtime)
     log_path = tmp_path / "worker.log"
     records, private = stream(settings)
     proposals = sum(1 for topic, _, _ in records if topic == settings.topic("recommendation"))

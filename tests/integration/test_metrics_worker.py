@@ -38,7 +38,7 @@ def lag_partitions(samples: Samples) -> dict[tuple[str, str], float]:
 
 
 def test_redelivered_recommendations_count_as_duplicates_and_lag_drains_to_zero(
-    kafka_broker: LocalKafka, tmp_path: Path
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:
     port = free_port()
     settings = worker_settings(
@@ -48,6 +48,7 @@ def test_redelivered_recommendations_count_as_duplicates_and_lag_drains_to_zero(
         gauge_interval_s=GAUGE_INTERVAL_S,
         partitions=PARTITIONS,
         store="rocksdb://",  # as in production: the customers gauge counts RocksDB keys
+        runtime=runtime,
     )
     lines = (GOLDEN / "mistaken.events.jsonl").read_text().splitlines()
     with WorkerProcess(settings, tmp_path / "worker.log").start():
@@ -100,7 +101,7 @@ def test_redelivered_recommendations_count_as_duplicates_and_lag_drains_to_zero(
 
 
 def test_a_worker_drops_the_lag_series_of_partitions_it_loses_in_a_rebalance(
-    kafka_broker: LocalKafka, tmp_path: Path
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:
     first_port, second_port = free_port(), free_port()
     settings = worker_settings(
@@ -109,6 +110,7 @@ def test_a_worker_drops_the_lag_series_of_partitions_it_loses_in_a_rebalance(
         metrics_port=first_port,
         gauge_interval_s=GAUGE_INTERVAL_S,
         partitions=PARTITIONS,
+        runtime=runtime,
     )
     every = {(t, str(p)) for t in TOPICS for p in range(PARTITIONS)}
     with WorkerProcess(settings, tmp_path / "worker-1.log").start():

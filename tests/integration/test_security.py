@@ -99,10 +99,10 @@ def test_help_texts_never_show_the_password() -> None:
 
 
 def test_worker_and_replay_over_sasl_ssl(
-    secure_broker: tuple[LocalKafka, Path], tmp_path: Path
+    secure_broker: tuple[LocalKafka, Path], tmp_path: Path, runtime: str
 ) -> None:
     broker, ca_file = secure_broker
-    settings = _settings(broker, ca_file, tmp_path / "worker")
+    settings = _settings(broker, ca_file, tmp_path / "worker", runtime=runtime)
     events = tmp_path / "events.jsonl"
     config = GeneratorConfig(seed=5, customers=40, events=300, recommendation_share=0.3)
     events.write_text("\n".join(generate_lines(config)) + "\n")

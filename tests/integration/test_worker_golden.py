@@ -29,10 +29,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def golden_worker(
-    kafka_broker: LocalKafka, tmp_path_factory: pytest.TempPathFactory
+    kafka_broker: LocalKafka, tmp_path_factory: pytest.TempPathFactory, runtime: str
 ) -> Iterator[Settings]:
     root = tmp_path_factory.mktemp("worker-golden")
-    settings = worker_settings(kafka_broker, root)
+    settings = worker_settings(kafka_broker, root, runtime=runtime)
     with running_worker(settings, root / "worker.log"):
         yield settings
 

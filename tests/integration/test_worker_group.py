@@ -25,10 +25,12 @@ from helpers import (
 pytestmark = pytest.mark.integration
 
 
-def test_two_workers_in_one_group_decide_as_one(kafka_broker: LocalKafka, tmp_path: Path) -> None:
+def test_two_workers_in_one_group_decide_as_one(
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
+) -> None:
     lines = list(generate_lines(GeneratorConfig(customers=200, events=3000, seed=20261123)))
     expected = pure_decisions(lines)
-    first = worker_settings(kafka_broker, tmp_path, partitions=4)
+    first = worker_settings(kafka_broker, tmp_path, partitions=4, runtime=runtime)
     second = with_web_port(first)
 
     with (

@@ -67,9 +67,9 @@ def _wait_decisions(settings: Settings, count: int, timeout: float = 30.0) -> di
 
 
 def test_events_are_applied_in_event_time_order_across_topics(
-    kafka_broker: LocalKafka, tmp_path: Path
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:
-    settings = worker_settings(kafka_broker, tmp_path, partitions=2)
+    settings = worker_settings(kafka_broker, tmp_path, partitions=2, runtime=runtime)
     ensure_topics(settings)  # the worker is not running yet
     topics = settings.input_topics()
     day1, day2 = T0 + DAY_MS, T0 + 2 * DAY_MS

@@ -36,9 +36,9 @@ WRONG_SHAPE = json.dumps({"hello": "world", "customer_id": "c-poison"}).encode()
 
 
 def test_poison_records_are_dead_lettered_and_the_rest_decided(
-    kafka_broker: LocalKafka, tmp_path: Path
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:
-    settings = worker_settings(kafka_broker, tmp_path, partitions=2)
+    settings = worker_settings(kafka_broker, tmp_path, partitions=2, runtime=runtime)
     topics = settings.input_topics()
     key = b"c-poison"
     mismatched = laptop_recommendation("c-someone-else", T0 + DAY_MS, "r-mismatch")

@@ -30,10 +30,15 @@ pytestmark = pytest.mark.integration
 
 
 def test_restarted_worker_recovers_state_from_the_changelog(
-    kafka_broker: LocalKafka, tmp_path: Path
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:
     first = worker_settings(
-        kafka_broker, tmp_path, store="rocksdb://", data_dir=tmp_path / "first", partitions=2
+        kafka_broker,
+        tmp_path,
+        store="rocksdb://",
+        data_dir=tmp_path / "first",
+        partitions=2,
+        runtime=runtime,
     )
     before = [
         line("purchase", **laptop_purchase("c-restart", T0)),

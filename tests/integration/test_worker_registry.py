@@ -29,9 +29,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_wire_format_worker_decides_as_the_pure_replay(
-    kafka_broker: LocalKafka, schema_registry: LocalRegistry, tmp_path: Path
+    kafka_broker: LocalKafka, schema_registry: LocalRegistry, tmp_path: Path, runtime: str
 ) -> None:
-    settings = worker_settings(kafka_broker, tmp_path, schema_registry_url=schema_registry.url)
+    settings = worker_settings(
+        kafka_broker, tmp_path, schema_registry_url=schema_registry.url, runtime=runtime
+    )
     # Every golden file at once (their customers are disjoint): every kind of input record.
     lines = [line for case in GOLDEN_CASES for line in golden_lines(case)]
     expected = pure_decisions(lines)

@@ -55,7 +55,11 @@ class WorkerProcess:
             env=env,
             start_new_session=True,
         )
-        self.wait_ready(timeout, offset)
+        try:
+            self.wait_ready(timeout, offset)
+        except BaseException:  # not ready: it must not stay behind
+            self.stop(timeout=10)
+            raise
         return self
 
     def wait_ready(self, timeout: float, offset: int = 0) -> None:

@@ -7,6 +7,10 @@ Candidates (each on fresh topics with its own prefix, all fed the same generated
 - ``faust``: a bare faust agent forwarding every record, with the worker's faust options
 - ``guardrail``: the guardrail worker (``WorkerProcess``)
 - ``guardrail_x2``: two guardrail workers in one group (throughput only)
+- ``confluent_worker``, ``confluent_worker_x2``: the guardrail worker on the confluent runtime
+  (``--runtime confluent``), one and two workers
+- ``inprocess``: the confluent runtime's record path without Kafka (bytes -> record -> RocksDB
+  state -> decide -> state write -> output bytes; ``guardrail.tools.bench.inprocess``)
 - ``engine``: the pure engine (``guardrail bench engine`` in a child process)
 
 Each Kafka candidate is measured twice: draining the preloaded stream (events/s, recs/s) and
@@ -37,6 +41,7 @@ from guardrail.devstack.kafka import LocalKafka, free_ports
 from guardrail.generate.customers import DAY
 from guardrail.generate.stream import GeneratorConfig
 from guardrail.kafka.topics import all_topics, ensure_topics
+from guardrail.tools.bench.inprocess import inprocess_figures
 from guardrail.tools.bench.load import Stream, build_stream, output_span_s, preload, steady_latency
 from guardrail.tools.bench.load import wait_for_outputs as wait_outputs
 from guardrail.tools.bench.passthrough import ChildProcess
@@ -52,7 +57,17 @@ from guardrail.tools.bench.report import (
 )
 from guardrail.worker.process import WorkerProcess
 
-CANDIDATES = ("confluent", "faust", "guardrail", "guardrail_x2", "engine")
+CANDIDATES = (
+    "confluent",
+    "faust",
+    "guardrail",
+    "guardrail_x2",
+    "confluent_worker",
+    "confluent_worker_x2",
+    "inprocess",
+    "engine",
+)
+WORKERS = ("guardrail", "guardrail_x2", "confluent_worker", "confluent_worker_x2")
 
 
 def echo(text: str) -> None:
@@ -110,6 +125,7 @@ class Bench:
             metrics_port=0,
             web_port=web_port,
             max_hold_ms=Settings().max_hold_ms if self.max_hold_ms is None else self.max_hold_ms,
+            runtime="confluent" if name.startswith("confluent_worker") else "faust",
         )
 
     def start(self, name: str, settings: Settings, workers: int) -> list[WorkerProcess]:
@@ -126,8 +142,13 @@ class Bench:
         for process in processes:
             process.settings.data_dir.mkdir(parents=True, exist_ok=True)
         # Started together (threads), so that two workers join one first rebalance.
-        with ThreadPoolExecutor(len(processes)) as pool:
-            list(pool.map(lambda process: process.start(), processes))
+        try:
+            with ThreadPoolExecutor(len(processes)) as pool:
+                list(pool.map(lambda process: process.start(), processes))
+        except BaseException:  # one did not start: none stays running
+            for process in processes:
+                process.stop()
+            raise
         return processes
 
     def run(self, name: str, stream: Stream, live: Stream | None, workers: int = 1) -> Figures:
@@ -136,7 +157,7 @@ class Bench:
         self.created.append(settings)
         echo(f"  {name}: preloading {stream.events:,} events (load {load_average()})")
         preload(settings, stream)
-        guardrail = name.startswith("guardrail")
+        guardrail = name in WORKERS
         outputs = [settings.topic("approved")]
         if guardrail:
             outputs.append(settings.topic("suppressed"))
@@ -322,7 +343,10 @@ def kafka_bench(
                 if name == "engine":
                     echo(f"  engine (load {load_average()})")
                     figures[name] = engine_figures(cfg, work)
-                elif name == "guardrail_x2":
+                elif name == "inprocess":
+                    echo(f"  inprocess (load {load_average()})")
+                    figures[name] = inprocess_figures(stream, work / "inprocess", partitions)
+                elif name.endswith("_x2"):
                     figures[name] = bench.run(name, stream, None, workers=2)
                 else:
                     figures[name] = bench.run(name, stream, live)

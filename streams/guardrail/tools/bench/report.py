@@ -19,6 +19,9 @@ LABELS = {
     "faust": "b  bare faust passthrough",
     "guardrail": "c  guardrail worker",
     "guardrail_x2": "c2 guardrail, 2 workers",
+    "confluent_worker": "e  guardrail, confluent runtime",
+    "confluent_worker_x2": "e2 confluent runtime, 2 workers",
+    "inprocess": "f  in-process path, no Kafka",
     "engine": "d  pure engine",
 }
 
@@ -86,6 +89,10 @@ def ratios(figures: dict[str, Figures]) -> dict[str, float | None]:
         "c2/c": ratio(eps("guardrail_x2"), eps("guardrail")),
         "c/a per CPU-s": ratio(cpu("guardrail"), cpu("confluent")),
         "c/b per CPU-s": ratio(cpu("guardrail"), cpu("faust")),
+        "e/c per CPU-s": ratio(cpu("confluent_worker"), cpu("guardrail")),
+        "e/f per CPU-s": ratio(cpu("confluent_worker"), cpu("inprocess")),
+        "e/a": ratio(eps("confluent_worker"), eps("confluent")),
+        "e2/e": ratio(eps("confluent_worker_x2"), eps("confluent_worker")),
     }
 
 

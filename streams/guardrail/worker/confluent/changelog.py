@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -21,12 +22,30 @@ from guardrail.worker.confluent.store import PartitionStore
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 BATCH = 10_000
 RESTORE_TIMEOUT_S = 600.0
 
 
 class RestoreError(KafkaUnavailable):
     """The changelog could not be read to its end."""
+
+
+def retrying(call: Callable[[], T], timeout: float = 60.0) -> T:
+    """``call()``, again while Kafka answers with a retriable error (a leader not elected yet
+    right after the topic was created or the broker restarted)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not (error.retriable() or error.code() == KafkaError.NOT_LEADER_FOR_PARTITION):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            log.info("retrying after %s", error.name())
+            time.sleep(0.5)
 
 
 def restore_consumer(config: dict[str, Any]) -> Consumer:
@@ -49,7 +68,9 @@ def restore(consumer: Consumer, topic: str, store: PartitionStore) -> int:
     """Bring ``store`` up to the end of its changelog partition; returns how many records
     were applied."""
     partition = store.partition
-    low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+    low, high = retrying(
+        lambda: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+    )
     local = store.changelog_offset()
     if local is not None and local >= high:
         # The changelog was recreated (or cut) below what this store holds: start over.

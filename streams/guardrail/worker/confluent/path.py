@@ -136,6 +136,12 @@ class RecordPath:
             )
         orderer.push(record.topic, event.ts, rank, (record, event), now, event.customer_id)
 
+    def process(self, record: InRecord, now: float) -> None:
+        """Decode and decide at once, without the hold (the in-process bench)."""
+        event = self._decode(record, self.kinds[record.topic], now)
+        if event is not None:
+            self._handle(record, event, now)
+
     def release(self, partition: int, now: float) -> None:
         orderer = self.orderers.get(partition)
         if orderer is None or not len(orderer):
@@ -226,11 +232,11 @@ class RecordPath:
             self._dead_letter(record, "internal_error", f"internal_error: {exc!r}", now)
             return
         if new_state is not state:
-            if (isinstance(event, Profile) and event.erase) or new_state.is_empty():
+            if isinstance(event, Profile) and event.erase and stored is not None:
+                store.erase(key)  # a tombstone first: compaction forgets all that was
+            if new_state.is_empty():
                 if stored is not None:
                     store.delete(key)
-                if not new_state.is_empty():
-                    store.put(key, state_to_json(new_state))
             else:
                 store.put(key, state_to_json(new_state))
         if decision is None:

@@ -103,6 +103,7 @@ class ConfluentWorker:
         self.last_checkpoint = time.monotonic()
         self.changelog_offsets: dict[int, int] = {}
         self.checkpoints = 0
+        self.assigned: set[tuple[str, int]] = set()  # input topic-partitions owned
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -135,6 +136,8 @@ class ConfluentWorker:
                 continue
             items = list(store.changes())
             topic = self.changelog_topic
+            for key in store.erased:
+                txn.produce(topic, key, None, None, partition)
             for key, value in items[:-1]:
                 txn.produce(topic, key, value, None, partition)
             key, value = items[-1]
@@ -184,7 +187,8 @@ class ConfluentWorker:
             return []
         # Fetching committed offsets waits for a transaction still open on them (a dead
         # owner's), so the changelog read afterwards holds that transaction's outcome too.
-        committed = self.consumer.committed(tps, timeout=60)
+        consumer = self.consumer
+        committed = changelog.retrying(lambda: consumer.committed(tps, timeout=60))
         for partition in sorted({tp.partition for tp in tps}):
             store = self.stores.get(partition)
             if store is None:
@@ -206,6 +210,7 @@ class ConfluentWorker:
             log.error("assignment failed: %s", exc)
             raise
         numbers = {tp.partition for tp in tps}
+        self.assigned = {(tp.topic, tp.partition) for tp in tps}
         for partition in [p for p in self.stores if p not in numbers]:
             self.stores.pop(partition).close()
         log.info(
@@ -232,6 +237,7 @@ class ConfluentWorker:
         for store in self.stores.values():
             store.discard()
         numbers = {tp.partition for tp in partitions if tp.topic in self.inputs}
+        self.assigned = {tp for tp in self.assigned if tp[1] not in numbers}
         self.path.drop(numbers)
         self.positions.forget()
         self.fetch.forget(numbers)
@@ -326,7 +332,8 @@ class ConfluentWorker:
         consumer = self.consumer
         assert consumer is not None
         self.metrics.set_customers(sum(store.count() for store in self.stores.values()))
-        for (topic, partition), committed in list(self.positions.committed.items()):
+        for topic, partition in self.assigned:
+            committed = self.positions.committed.get((topic, partition), 0)
             try:
                 _, high = consumer.get_watermark_offsets(
                     TopicPartition(topic, partition), cached=True

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 META = "meta"
 CHANGELOG_OFFSET = b"changelog-offset"
+EXACT_COUNT_UP_TO = 100_000
 # What a deleted key holds in the buffer until the checkpoint.
 DELETED = None
 
@@ -33,6 +34,9 @@ class PartitionStore:
     def __init__(self, partition: int) -> None:
         self.partition = partition
         self.buffer: dict[bytes, bytes | None] = {}
+        # Erased keys: a tombstone goes to the changelog before their new value, so that
+        # compaction forgets every earlier state of the customer.
+        self.erased: set[bytes] = set()
 
     # -- the committed store (RocksDB or memory) ----------------------------------------------
 
@@ -70,6 +74,11 @@ class PartitionStore:
     def delete(self, key: bytes) -> None:
         self.buffer[key] = DELETED
 
+    def erase(self, key: bytes) -> None:
+        """Delete ``key`` with a tombstone on the changelog even if a new value follows."""
+        self.buffer[key] = DELETED
+        self.erased.add(key)
+
     def __contains__(self, key: bytes) -> bool:
         return self.get(key) is not None
 
@@ -82,10 +91,12 @@ class PartitionStore:
         if self.buffer or changelog_offset is not None:
             self._write(self.buffer, changelog_offset)
         self.buffer = {}
+        self.erased = set()
 
     def discard(self) -> None:
         """The checkpoint was aborted: forget what it changed."""
         self.buffer = {}
+        self.erased = set()
 
     def restore(self, records: list[tuple[bytes, bytes | None]], changelog_offset: int) -> None:
         """Apply changelog records read on assignment, up to ``changelog_offset``."""
@@ -176,7 +187,12 @@ class RocksStore(PartitionStore):
         return int(value) if value is not None else None
 
     def count(self) -> int:
-        return int(self.db.property_int_value("rocksdb.estimate-num-keys") or 0)
+        # RocksDB's estimate counts overwritten and deleted keys too until compaction; exact
+        # (a key scan) while that is cheap, the estimate for big stores.
+        estimate = int(self.db.property_int_value("rocksdb.estimate-num-keys") or 0)
+        if estimate > EXACT_COUNT_UP_TO:
+            return estimate
+        return sum(1 for _ in self.db)
 
     def close(self) -> None:
         self.meta = None
