@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+import orjson
 from pydantic import ValidationError
 
 from guardrail.core.policy import Policy
@@ -105,5 +106,4 @@ def outcomes(handle: IO[str], kind: Kind, policy: Policy, rejected: Rejected) ->
 
 def replay_line(event: Event) -> str:
     """One line of a replay file: the record's fields with its ``type``."""
-    doc = {"type": event_type(event), **event.model_dump(mode="json")}
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps({"type": event_type(event), **event.model_dump()}).decode()
