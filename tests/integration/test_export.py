@@ -184,12 +184,13 @@ def test_the_command_with_iso_times_and_progress(json_topics: Settings, tmp_path
     assert len(out.read_text().splitlines()) == sum(1 for e in _events() if e.ts < DAY2)
 
 
-def test_a_missing_topic_exits_2(kafka_broker: LocalKafka, tmp_path: Path) -> None:
+def test_a_missing_topic_is_a_one_line_error(kafka_broker: LocalKafka, tmp_path: Path) -> None:
     settings = worker_settings(kafka_broker, tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "guardrail", "export", "--out", str(tmp_path / "x.jsonl")],
         env={**settings_env(settings), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert done.returncode == 2
-    assert "does not exist" in done.stderr
+    assert done.returncode == 1
+    assert "Error: topic" in done.stderr and "does not exist" in done.stderr
+    assert "Traceback" not in done.stderr

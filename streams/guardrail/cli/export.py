@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import IO, Any
 
 import click
-from confluent_kafka import KafkaException
 
-from guardrail.cli.worker import kafka_options, settings_from
-from guardrail.kafka.serde import DecodeError
+from guardrail.cli.options import kafka_options, settings_from
 from guardrail.tools.export import Exporter, TimeError, parse_time
 from guardrail.tools.spill_sort import DEFAULT_CHUNK
-from guardrail.tools.topic_reader import ReadError
-
-EXIT_CANNOT_RUN = 2
 
 
 def _when(value: str | None, now_ms: int, name: str) -> int | None:
@@ -77,7 +71,7 @@ def export_cmd(
     contract's replay lines in per-customer event order: customer by customer, each by `ts`.
     Memory stays bounded (an external merge sort). Records a worker would dead-letter are
     left out and counted. Progress goes to stderr. Feed the file to `guardrail replay`,
-    `guardrail diff` or `guardrail report`. Exit status 2 when it cannot run.
+    `guardrail diff` or `guardrail report`. Exit status 1 when it cannot run.
     """
     settings = settings_from(flags)
     now_ms = int(time.time() * 1000)
@@ -95,11 +89,7 @@ def export_cmd(
         progress=progress,
         workdir=tmp_dir,
     )
-    try:
-        result = exporter.run(out, decisions_out)
-    except (ReadError, KafkaException, DecodeError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
+    result = exporter.run(out, decisions_out)
     skipped = ", ".join(f"{kind} {n:,}" for kind, n in sorted(result.skipped.items()))
     click.echo(
         f"export: wrote {result.events:,} events"

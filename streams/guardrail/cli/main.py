@@ -9,6 +9,8 @@ from guardrail.cli.bench import bench
 from guardrail.cli.devstack import kafka, registry
 from guardrail.cli.diff import diff_cmd
 from guardrail.cli.errors import GuardedGroup
+from guardrail.cli.explain import explain_cmd
+from guardrail.cli.export import export_cmd
 from guardrail.cli.policy import policy_group
 from guardrail.cli.replay import replay
 from guardrail.cli.report import report_cmd
@@ -42,3 +44,5 @@ main.add_command(soak)
 main.add_command(policy_group)
 main.add_command(diff_cmd)
 main.add_command(report_cmd)
+main.add_command(export_cmd)
+main.add_command(explain_cmd)

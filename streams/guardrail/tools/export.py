@@ -27,6 +27,7 @@ from confluent_kafka import Consumer
 
 from guardrail.config import DECISION_HEADER, Settings
 from guardrail.core.records import Decision, decision_to_json
+from guardrail.errors import InputError
 from guardrail.kafka import serde
 from guardrail.tools.outcomes import replay_line
 from guardrail.tools.spill_sort import DEFAULT_CHUNK, SpillSorter
@@ -40,7 +41,7 @@ _DURATIONS = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
-class TimeError(ValueError):
+class TimeError(InputError):
     """A --since/--until value that is no time."""
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from guardrail.config import Settings
+from guardrail.errors import GuardrailError
 
 BATCH = 10_000
 IDLE_TIMEOUT_S = 60.0
@@ -18,7 +19,7 @@ IDLE_TIMEOUT_S = 60.0
 Ranges = dict[int, tuple[int, int]]  # partition -> (first offset, end offset exclusive)
 
 
-class ReadError(RuntimeError):
+class ReadError(GuardrailError):
     """A topic could not be read (missing, unreachable, stuck); the message says which."""
 
 
