@@ -20,8 +20,10 @@ CORE = ROOT / "streams" / "guardrail" / "core"
 # The hot path of decide(); records.py, policy.py and replay.py stay Python (pydantic, I/O).
 MODULES = [
     "categories.py",
+    "coherence.py",
     "engine.py",
     "explain.py",
+    "sentences.py",
     "state.py",
     "text.py",
     "updates.py",

@@ -46,7 +46,7 @@ def test_replay_gives_the_recorded_decisions(case: str) -> None:
 
 
 def test_golden_files_cover_every_reason_code_firing() -> None:
-    from guardrail.core.policy import REASON_CODES
+    from guardrail.core.reasons import REASON_CODES
 
     fired = set()
     for case in CASES:

@@ -173,6 +173,9 @@ def rec(
     deliver_after: int | None = None,
     rec_id: str | None = None,
     campaign_id: str | None = "cmp-1",
+    message_class: str = "marketing",
+    priority: int = 50,
+    expires_at: int | None = None,
 ) -> Recommendation:
     return Recommendation.model_validate(
         {
@@ -189,6 +192,9 @@ def rec(
             "based_on": tuple(based_on),
             "life_event": life_event,
             "deliver_after": deliver_after,
+            "message_class": message_class,
+            "priority": priority,
+            "expires_at": expires_at,
         }
     )
 

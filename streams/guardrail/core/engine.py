@@ -8,12 +8,16 @@ in the contract's order and gets exactly one decision. ``suppress`` beats ``rewr
 
 from __future__ import annotations
 
+import hashlib
+from types import ModuleType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from guardrail.core.coherence import cohere, names_pattern
 from guardrail.core.explain import explain
-from guardrail.core.policy import Policy
+from guardrail.core.policy import Holdout, Policy
+from guardrail.core.reasons import REASONS, TRANSACTIONAL_EXEMPT, ReasonSpec
 from guardrail.core.records import (
     Action,
     Browsing,
@@ -24,6 +28,7 @@ from guardrail.core.records import (
     Profile,
     Purchase,
     Reason,
+    RecItem,
     Recommendation,
 )
 from guardrail.core.rules import consent, intrusive, mistaken, repetitive
@@ -41,25 +46,47 @@ from guardrail.core.updates import (
 
 _RANGES = tuple(tuple(range(n)) for n in range(16))
 
-# The contract's order: it is also the order reasons are listed in, and text rewrites and
-# deferrals chain in it (merge tags before surveillance copy, too_soon before quiet hours).
-RULES: tuple[tuple[str, Rule], ...] = (
-    ("already_purchased", repetitive.already_purchased),
-    ("duplicate_recommendation", repetitive.duplicate_recommendation),
-    ("frequency_cap", repetitive.frequency_cap),
-    ("unresolved_placeholder", mistaken.unresolved_placeholder),
-    ("gift_purchase_signal", mistaken.gift_purchase_signal),
-    ("undeclared_life_event", mistaken.undeclared_life_event),
-    ("sensitive_category", intrusive.sensitive_category),
-    ("location_trigger", intrusive.location_trigger),
-    ("third_party_data", intrusive.third_party_data),
-    ("too_granular", intrusive.too_granular),
-    ("too_soon", intrusive.too_soon),
-    ("quiet_hours", intrusive.quiet_hours),
-    ("personalization_opt_out", consent.personalization_opt_out),
-    ("channel_opt_out", consent.channel_opt_out),
-    ("erased", consent.erased),
-)
+_FAMILY_MODULES: dict[str, ModuleType] = {
+    "repetitive": repetitive,
+    "mistaken": mistaken,
+    "intrusive": intrusive,
+    "consent": consent,
+}
+
+
+def _rule(spec: ReasonSpec) -> Rule:
+    """The rule of a reason code: the function named like it in its family's module."""
+    found: Rule = getattr(_FAMILY_MODULES[spec.family], spec.code)
+    return found
+
+
+# The reason table's order: it is also the order reasons are listed in, and text rewrites and
+# deferrals chain in it (merge tags before surveillance copy, too_soon before quiet hours,
+# every deferral before expiry).
+RULES: tuple[tuple[str, Rule], ...] = tuple((spec.code, _rule(spec)) for spec in REASONS)
+
+Active = tuple[tuple[str, Rule, bool], ...]
+
+
+def in_holdout(customer_id: str, holdout: Holdout) -> bool:
+    """The contract's stable holdout membership: the first 8 hex digits of
+    sha256(salt + customer_id) as a number, mod 10000, below percent * 100."""
+    if holdout.percent <= 0:
+        return False
+    digest = hashlib.sha256((holdout.salt + customer_id).encode("utf-8")).hexdigest()
+    return int(digest[:8], 16) % 10000 < holdout.percent * 100
+
+
+def _active(policy: Policy, transactional: bool, holdout: bool) -> Active:
+    """The rules that run, each with whether it only records (shadow)."""
+    held = policy.holdout.rules if holdout else ()
+    active: list[tuple[str, Rule, bool]] = []
+    for code, rule in RULES:
+        mode = policy.rules.mode(code)
+        if mode == "off" or (transactional and code in TRANSACTIONAL_EXEMPT):
+            continue
+        active.append((code, rule, mode == "shadow" or code in held))
+    return tuple(active)
 
 
 class Engine:
@@ -70,16 +97,26 @@ class Engine:
         self.version = policy.version
         self.compiled = Compiled(policy)
         self.windows = Windows(policy)
-        self._active = tuple(
-            (code, rule, policy.rules.mode(code) == "shadow")
-            for code, rule in RULES
-            if policy.rules.mode(code) != "off"
+        # By 2 * transactional + holdout: transactional messages skip the rules they are
+        # exempt from; for the holdout group the held-out rules only record.
+        self._variants: tuple[Active, Active, Active, Active] = (
+            _active(policy, False, False),
+            _active(policy, False, True),
+            _active(policy, True, False),
+            _active(policy, True, True),
         )
+        self._holdout = policy.holdout
+        self._holdout_on = policy.holdout.percent > 0
+        self._greeting = self.compiled.greeting
+
+    def in_holdout(self, customer_id: str) -> bool:
+        return in_holdout(customer_id, self._holdout)
 
     def decide(self, state: CustomerState, event: Event) -> tuple[CustomerState, Decision | None]:
         kind = type(event)
         if kind is Browsing:  # the commonest event first
-            return apply_browsing(state, event, self.windows), None  # type: ignore[arg-type]
+            categories = self.compiled.categories
+            return apply_browsing(state, event, categories, self.windows), None  # type: ignore[arg-type]
         if kind is Recommendation:
             return self._recommend(state, event)  # type: ignore[arg-type]
         if kind is Location:
@@ -98,7 +135,8 @@ class Engine:
         for memo in state.recent:
             if memo.rec_id == rec_id:
                 # Redelivered: the same decision again, and nothing counted twice.
-                return state, self._from_memo(rec, memo)
+                holdout = self._holdout_on and in_holdout(rec.customer_id, self._holdout)
+                return state, self._from_memo(rec, memo, holdout)
         now = rec.ts
         clock = state.clock if state.clock > now else now
         state = prune(state, clock, self.windows)
@@ -108,19 +146,28 @@ class Engine:
         reasons: list[ReasonMemo] = []
         suppress = False
         rewrite = False
-        for code, rule, shadow in self._active:
+        transactional = rec.message_class == "transactional"
+        holdout = self._holdout_on and in_holdout(rec.customer_id, self._holdout)
+        items = rec.items
+        for code, rule, shadow in self._variants[2 * transactional + holdout]:
             finding = rule(ctx, draft)
             if finding is None:
                 continue
-            reasons.append(ReasonMemo(code, finding.detail, shadow))
+            detail = finding.detail
             if shadow:
+                reasons.append(ReasonMemo(code, detail, True))
                 continue
             if finding.suppress:
                 suppress = True
-                continue
-            rewrite = True
-            _apply(finding, draft)
-        items = rec.items
+            else:
+                rewrite = True
+                _apply(finding, draft)
+                if finding.drop and len(draft.dropped) < len(items):
+                    lost = self._cohere(draft, items, finding.drop)
+                    if lost is not None:
+                        detail += lost[0]
+                        suppress = suppress or lost[1]
+            reasons.append(ReasonMemo(code, detail, False))
         dropped = draft.dropped
         if items and len(dropped) >= len(items):
             suppress = True
@@ -148,7 +195,7 @@ class Engine:
         # record_decision, less its pruning of what the prune above left as it was.
         windows = self.windows
         deliveries = state.deliveries
-        if not suppress:
+        if not suppress and not transactional:  # transactional messages never count
             delivery = DeliveryMark(now, rec.channel, tuple(items[i].sku for i in kept))
             deliveries = insert_sorted(deliveries, (delivery,), now)
             if deliveries[0].ts <= clock - windows.deliveries_ms:
@@ -167,10 +214,28 @@ class Engine:
             state.places,
             deliveries,
             recent,
+            state.flagged,
         )
-        return state, self._from_memo(rec, memo)
+        return state, self._from_memo(rec, memo, holdout)
 
-    def _from_memo(self, rec: Recommendation, memo: DecisionMemo) -> Decision:
+    def _cohere(
+        self, draft: Draft, items: tuple[RecItem, ...], drop: frozenset[int]
+    ) -> tuple[str, bool] | None:
+        """Copy naming an item just dropped goes too: (detail note, suppress), or None."""
+        dropped = draft.dropped
+        kept = [i for i in range(len(items)) if i not in dropped]
+        pattern = names_pattern(items, drop, kept)
+        if pattern is None:
+            return None
+        lost = cohere(draft.title, draft.body, pattern, self._greeting)
+        if lost is None:
+            return None
+        if not lost.suppress and lost.body is not None:
+            draft.body = lost.body
+            draft.text_changed = True
+        return lost.note(), lost.suppress
+
+    def _from_memo(self, rec: Recommendation, memo: DecisionMemo, holdout: bool) -> Decision:
         # The output records are built from validated parts only, so they skip validation:
         # _build does what model_construct does when every field is given, without its
         # per-field loop (this runs once per recommendation, on the hot path).
@@ -210,6 +275,7 @@ class Engine:
                 "policy_version": self.version,
                 "explanation": memo.explanation,
                 "recommendation": final,
+                "holdout": holdout,
             },
         )
 

@@ -14,35 +14,23 @@ from collections.abc import Mapping
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from guardrail.core.reasons import BY_CODE, HOLDOUT_ALLOWED, REASON_CODES, Mode
 from guardrail.core.records import Channel, Consent, Trigger
 from guardrail.core.validation import problems
 from guardrail.errors import PolicyError
-
-Mode = Literal["enforce", "shadow", "off"]
-
-REASON_CODES: tuple[str, ...] = (
-    "already_purchased",
-    "duplicate_recommendation",
-    "frequency_cap",
-    "unresolved_placeholder",
-    "gift_purchase_signal",
-    "undeclared_life_event",
-    "sensitive_category",
-    "location_trigger",
-    "third_party_data",
-    "too_granular",
-    "too_soon",
-    "quiet_hours",
-    "personalization_opt_out",
-    "channel_opt_out",
-    "erased",
-)
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -102,6 +90,17 @@ class FrequencyCap(_Rule):
     window_hours: float = Field(gt=0)
     max_total: int = Field(ge=0)
     max_per_channel: dict[Channel, int]
+    # The last reserved_slots of max_total are kept for priority >= reserve_min_priority.
+    reserved_slots: int = Field(ge=0)
+    reserve_min_priority: int = Field(ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _reservation_fits(self) -> FrequencyCap:
+        if self.reserved_slots > self.max_total:
+            raise ValueError(
+                f"reserved_slots ({self.reserved_slots}) exceeds max_total ({self.max_total})"
+            )
+        return self
 
 
 class UnresolvedPlaceholder(_Rule):
@@ -185,13 +184,52 @@ class Rules(_Section):
     too_granular: TooGranular
     too_soon: TooSoon
     quiet_hours: QuietHours
+    expired: _Rule
     personalization_opt_out: _Rule
     channel_opt_out: _Rule
     erased: _Rule
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_modes(cls, data: Any) -> Any:
+        """A rule's mode defaults to the reason table's; a rule without settings may be left
+        out of the policy altogether."""
+        if not isinstance(data, Mapping):
+            return data
+        filled = dict(data)
+        for code, spec in BY_CODE.items():
+            section = filled.get(code, {})
+            if isinstance(section, Mapping) and "mode" not in section:
+                filled[code] = {"mode": spec.mode, **section}
+        return filled
+
     def mode(self, code: str) -> Mode:
         rule: _Rule = getattr(self, code)
         return rule.mode
+
+
+if tuple(Rules.model_fields) != REASON_CODES:  # the table is the one list of codes
+    raise ImportError("policy.Rules must have one section per reason code, in the table's order")
+
+
+class Holdout(_Section):
+    """A stable share of customers for whom the listed rules only run in shadow."""
+
+    percent: float = Field(ge=0, le=100)
+    salt: str
+    rules: tuple[str, ...]
+
+    @field_validator("rules")
+    @classmethod
+    def _only_holdable(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        refused = [code for code in value if code not in HOLDOUT_ALLOWED]
+        if refused:
+            raise ValueError(
+                f"{', '.join(refused)} may not be held out (only {', '.join(HOLDOUT_ALLOWED)}:"
+                " consent, sensitive, location, third-party, placeholder and life-event rules"
+                " apply to every customer)"
+            )
+        return value
 
 
 class StateLimits(_Section):
@@ -202,6 +240,7 @@ class StateLimits(_Section):
     purchase_memory_days: float = Field(ge=0)
     flagged_purchase_memory_days: float = Field(ge=0)
     max_purchase_items: int = Field(ge=1)
+    max_flagged_browsing: int = Field(ge=0)
 
 
 class ConsentDefaults(_Section):
@@ -217,6 +256,7 @@ class ConsentDefaults(_Section):
 class Policy(_Section):
     consent_defaults: ConsentDefaults
     rules: Rules
+    holdout: Holdout
     state: StateLimits
 
     @cached_property

@@ -21,10 +21,12 @@ DataSource = Literal[
 BrowsingAction = Literal["view", "search", "add_to_cart", "remove_from_cart"]
 Action = Literal["deliver", "rewrite", "suppress"]
 EventType = Literal["purchase", "location", "browsing", "profile", "recommendation"]
+MessageClass = Literal["marketing", "transactional"]
 
 CHANNELS: tuple[Channel, ...] = ("email", "push", "sms", "in_app", "ad")
 TRIGGERS: tuple[Trigger, ...] = ("batch", "browse", "cart", "purchase", "location", "life_event")
 ACTIONS: tuple[Action, ...] = ("deliver", "rewrite", "suppress")
+MESSAGE_CLASSES: tuple[MessageClass, ...] = ("marketing", "transactional")
 
 # Epoch milliseconds. Bounded to years 1970..2200 so a seconds/microseconds mix-up is refused.
 EpochMillis = Annotated[int, Field(ge=0, le=7_258_118_400_000)]
@@ -134,6 +136,10 @@ class Recommendation(_Record):
     based_on: tuple[str, ...] = ()
     life_event: str | None = None
     deliver_after: EpochMillis | None = None
+    # Contract v2: records without these keep their v1 meaning.
+    message_class: MessageClass = "marketing"
+    priority: int = Field(default=50, ge=0, le=100)
+    expires_at: EpochMillis | None = None
     guardrail: Guardrail | None = None
 
 
@@ -153,6 +159,8 @@ class Decision(_Record):
     policy_version: str
     explanation: str | None = None
     recommendation: Recommendation | None = None
+    # Contract v2: the customer is in the policy's holdout group.
+    holdout: bool = False
 
 
 class DeadLetter(_Record):

@@ -45,6 +45,15 @@ class BrowseMark(NamedTuple):
     query: str | None
 
 
+class FlagMark(NamedTuple):
+    """A browsing event in a sensitive category, kept as long as flagged purchases are, so a
+    recommendation built on it (``based_on``) is still caught by ``sensitive_category``."""
+
+    ts: int
+    event_id: str
+    category: str
+
+
 class PlaceMark(NamedTuple):
     ts: int
     name: str
@@ -107,6 +116,7 @@ class CustomerState(NamedTuple):
     places: tuple[PlaceMark, ...] = ()
     deliveries: tuple[DeliveryMark, ...] = ()
     recent: tuple[DecisionMemo, ...] = ()
+    flagged: tuple[FlagMark, ...] = ()
 
     def is_empty(self) -> bool:
         """True when nothing worth storing is left (the store may delete the key)."""
@@ -119,6 +129,7 @@ class CustomerState(NamedTuple):
             and not self.places
             and not self.deliveries
             and not self.recent
+            and not self.flagged
         )
 
 
@@ -157,7 +168,7 @@ def _marks_as_arrays(obj: Any) -> list[Any]:
 def state_to_json(state: CustomerState) -> bytes:
     """Compact, deterministic JSON of a state (positional arrays keep it small)."""
     p = state.profile
-    doc = {
+    doc: dict[str, Any] = {
         "v": 1,
         "c": state.clock,
         "e": state.erased,
@@ -175,6 +186,8 @@ def state_to_json(state: CustomerState) -> bytes:
         "d": state.deliveries,
         "r": state.recent,
     }
+    if state.flagged:  # absent when empty: states written before flagged memory read the same
+        doc["f"] = state.flagged
     # orjson: the same compact UTF-8 bytes as json.dumps(separators=(",", ":"),
     # ensure_ascii=False) at ~2.5x the speed; the worker reads and writes a state per event.
     return orjson.dumps(doc, default=_marks_as_arrays)
@@ -212,4 +225,5 @@ def state_from_json(data: bytes | str) -> CustomerState:
             )
             for m in doc["r"]
         ),
+        flagged=tuple(FlagMark(*m) for m in doc.get("f", ())),
     )

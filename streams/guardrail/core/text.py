@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any, Final, Literal, TypeVar
 
 from guardrail.core.policy import TooGranular, UnresolvedPlaceholder
+from guardrail.core.sentences import alternation, drop_sentences, greeting_pattern
 
 DropKind = Literal["surveillance_phrase", "clock_time", "place_name", "search_query"]
 
@@ -127,15 +128,8 @@ class _TagScanner:
 @lru_cache(maxsize=4096)
 def _terms_regex(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> re.Pattern[str]:
     """One regex for a customer's place names and queries; customers repeat, so cached."""
-    alternatives = "|".join(f"(?P<{kind}>{_alternation(phrases)})" for kind, phrases in groups)
+    alternatives = "|".join(f"(?P<{kind}>{alternation(phrases)})" for kind, phrases in groups)
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
-
-
-def _alternation(words: Iterable[str]) -> str:
-    """Literal words or phrases (internal whitespace flexible), longest first."""
-    phrases = {" ".join(w.split()) for w in words if w.strip()}
-    ordered = sorted(phrases, key=lambda w: (-len(w), w))
-    return "|".join(r"\s+".join(re.escape(part) for part in w.split()) for w in ordered)
 
 
 # After the greeting word: optional comma between it and the name slot ("Hi, {{name}}!").
@@ -168,8 +162,8 @@ class PlaceholderMatcher:
         self._by_text: dict[str, PlaceholderResult] = {}
         self._by_name: dict[tuple[str, str], PlaceholderResult] = {}
         self._tags = _TagScanner(cfg.merge_tag_patterns)
-        words = _alternation(cfg.greeting_words)
-        nulls = _alternation(cfg.null_names)
+        words = alternation(cfg.greeting_words)
+        nulls = alternation(cfg.null_names)
         self._greeting = re.compile(rf"(?P<lead>\s*)(?i:{words})(?!\w)") if words else _NEVER
         # (not "_null": compiled by mypyc, that becomes "__null", a keyword of the C compiler)
         self._null_names = re.compile(rf"(?i:{nulls})(?!\w)") if nulls else _NEVER
@@ -253,12 +247,6 @@ class PlaceholderMatcher:
         return head + text[end:], len(head)
 
 
-# Sentence boundaries: whitespace after . ! ? (optionally closed by a quote or bracket), except
-# after a.m., p.m., e.g. and i.e.; or a line break with the whitespace around it.
-_BOUNDARY = re.compile(
-    r"(?:(?<=[.!?])|(?<=[.!?][\"')\]’”]))(?<!\b[ap]\.m\.)(?<!\b[ei]\.[ge]\.)\s+|\s*\n\s*",
-    re.IGNORECASE,
-)
 _TERM_KINDS: Final[dict[str, DropKind]] = {"place": "place_name", "query": "search_query"}
 # Case folding that keeps every index and that re.IGNORECASE never sees past: the non-ASCII
 # letters equal to an ASCII letter under IGNORECASE fold to it (and "İ".lower() is 2 chars).
@@ -377,27 +365,6 @@ def _charset(items: Any, c: Any) -> frozenset[str] | None:
     return frozenset(chars) if 0 < len(chars) <= 16 else None
 
 
-def _sentences(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, separator that follows) for each non-blank sentence of ``text``."""
-    out: list[tuple[int, int, str]] = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        if m.start() > start:
-            out.append((start, m.start(), m.group()))
-        elif out:  # two boundaries in a row: the separator holds both
-            out[-1] = (out[-1][0], out[-1][1], out[-1][2] + m.group())
-        start = m.end()
-    if start < len(text):
-        out.append((start, len(text), ""))
-    return out
-
-
-def _joint(separators: Iterable[str]) -> str:
-    """The separator between two kept sentences: a blank line, a line break, or one space."""
-    newlines = max((s.count("\n") for s in separators), default=0)
-    return "\n\n" if newlines >= 2 else "\n" if newlines == 1 else " "
-
-
 Hit = tuple[int, int, DropKind]
 
 _K = TypeVar("_K")
@@ -419,9 +386,9 @@ def _start(hit: Hit) -> int:
 class SurveillanceMatcher:
     """Surveillance detail: drop each sentence that shows it, say only what kind it was."""
 
-    __slots__ = ("_gates_pass", "_memo", "_min_len", "_patterns")
+    __slots__ = ("_gates_pass", "_greeting", "_memo", "_min_len", "_patterns")
 
-    def __init__(self, cfg: TooGranular) -> None:
+    def __init__(self, cfg: TooGranular, greeting_words: Sequence[str] = ()) -> None:
         self._patterns: tuple[tuple[re.Pattern[str], Gate, DropKind], ...] = tuple(
             (
                 re.compile(p, re.IGNORECASE),
@@ -432,6 +399,8 @@ class SurveillanceMatcher:
         )
         self._gates_pass = _gates_checker([gate for _, gate, _ in self._patterns])
         self._min_len = cfg.min_term_length
+        # A dropped sentence's greeting stays ("Dear Ana, we noticed ..." keeps "Dear Ana,").
+        self._greeting = greeting_pattern(greeting_words)
         # Per text: its folded form and the policy patterns' hits (sorted).
         self._memo: dict[str, tuple[str, list[Hit]]] = {}
 
@@ -467,7 +436,7 @@ class SurveillanceMatcher:
         # Dropping a sentence can join two kept ones into a new hit ("we noticed" + "you"):
         # go again until nothing is found. Every round drops at least one sentence.
         while current is not None and hits:
-            scrubbed, kinds = self._drop(current, hits)
+            scrubbed, kinds = drop_sentences(current, hits, self._greeting)
             if not kinds:  # a hit that lies in no sentence (only whitespace): nothing to drop
                 break
             dropped.extend(kinds)
@@ -518,26 +487,3 @@ class SurveillanceMatcher:
             (m.start(), m.end(), _TERM_KINDS[m.lastgroup or "query"])
             for m in terms.finditer(folded)
         ]
-
-    @staticmethod
-    def _drop(text: str, hits: list[Hit]) -> tuple[str | None, list[DropKind]]:
-        kept: list[str] = []
-        joints: list[str] = []
-        pending: list[str] = []  # separators since the last kept sentence
-        kinds: list[DropKind] = []
-        for start, end, separator in _sentences(text):
-            kind = next((k for s, e, k in hits if s < end and e > start), None)
-            if kind is None:
-                if kept:
-                    joints.append(_joint(pending))
-                kept.append(text[start:end].strip())
-                pending = [separator]
-            else:
-                kinds.append(kind)
-                pending.append(separator)
-        if not kept:
-            return None, kinds
-        out = kept[0]
-        for joint, sentence in zip(joints, kept[1:], strict=True):
-            out += joint + sentence
-        return out, kinds

@@ -12,6 +12,7 @@ from guardrail.core.state import (
     CustomerState,
     DecisionMemo,
     DeliveryMark,
+    FlagMark,
     PlaceMark,
     PurchaseMark,
     RootMark,
@@ -43,6 +44,8 @@ class Windows:
         self.max_places = limits.max_locations
         self.max_memos = limits.max_remembered_rec_ids
         self.max_purchase_items = limits.max_purchase_items
+        self.flagged_ms = int(limits.flagged_purchase_memory_days * DAY_MS)
+        self.max_flagged = limits.max_flagged_browsing
 
 
 def prune(
@@ -58,6 +61,7 @@ def prune(
     places: tuple[PlaceMark, ...] | None = None,
     deliveries: tuple[DeliveryMark, ...] | None = None,
     recent: tuple[DecisionMemo, ...] | None = None,
+    flagged: tuple[FlagMark, ...] | None = None,
 ) -> CustomerState:
     """The state with the given parts replaced, minus whatever no rule can use at ``clock``.
 
@@ -74,6 +78,7 @@ def prune(
         old_places,
         old_deliveries,
         old_recent,
+        old_flagged,
     ) = state
     if purchases is None:
         purchases = old_purchases
@@ -112,6 +117,14 @@ def prune(
         recent = old_recent
     if len(recent) > windows.max_memos:
         recent = recent[len(recent) - windows.max_memos :] if windows.max_memos else ()
+    if flagged is None:
+        flagged = old_flagged
+    if flagged and (
+        len(flagged) > windows.max_flagged or flagged[0][0] <= clock - windows.flagged_ms
+    ):
+        horizon = clock - windows.flagged_ms
+        kept_flags = tuple(f for f in flagged if f.ts > horizon)
+        flagged = kept_flags[len(kept_flags) - windows.max_flagged :] if windows.max_flagged else ()
     return CustomerState(
         clock,
         old_erased if erased is None else erased,
@@ -122,10 +135,11 @@ def prune(
         places,
         deliveries,
         recent,
+        flagged,
     )
 
 
-_Mark = TypeVar("_Mark", BrowseMark, PlaceMark, DeliveryMark)
+_Mark = TypeVar("_Mark", BrowseMark, PlaceMark, DeliveryMark, FlagMark)
 
 
 def insert_sorted(marks: tuple[_Mark, ...], new: tuple[_Mark, ...], key: int) -> tuple[_Mark, ...]:
@@ -173,12 +187,20 @@ def apply_purchase(
     return prune(state, clock, windows, purchases=purchases, bought=bought)
 
 
-def apply_browsing(state: CustomerState, event: Browsing, windows: Windows) -> CustomerState:
+def apply_browsing(
+    state: CustomerState, event: Browsing, index: CategoryIndex, windows: Windows
+) -> CustomerState:
+    category = event.category
+    sensitive = bool(category and index.sensitive_groups(category))
     if event.ts <= state.clock:
         event_id = event.event_id
         for b in state.browsing:
             if b.event_id == event_id:
                 return state
+        if sensitive:
+            for f in state.flagged:
+                if f.event_id == event_id:
+                    return state
     mark = BrowseMark(
         event.ts,
         event.event_id,
@@ -187,7 +209,13 @@ def apply_browsing(state: CustomerState, event: Browsing, windows: Windows) -> C
         event.query if event.action == "search" else None,
     )
     browsing = insert_sorted(state.browsing, (mark,), event.ts)
-    return prune(state, max(state.clock, event.ts), windows, browsing=browsing)
+    clock = max(state.clock, event.ts)
+    if sensitive and category:
+        # Flagged memory: remembered for based_on look-ups long after browsing is forgotten.
+        flag = FlagMark(event.ts, event.event_id, category)
+        flagged = insert_sorted(state.flagged, (flag,), event.ts)
+        return prune(state, clock, windows, browsing=browsing, flagged=flagged)
+    return prune(state, clock, windows, browsing=browsing)
 
 
 def apply_location(state: CustomerState, event: Location, windows: Windows) -> CustomerState:

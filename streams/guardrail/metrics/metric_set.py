@@ -28,7 +28,7 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import start_http_server
 
-from guardrail.core.policy import REASON_CODES
+from guardrail.core.reasons import REASON_CODES
 from guardrail.core.records import ACTIONS, CHANNELS, Decision
 from guardrail.kafka.serde import ERROR_KINDS as SERDE_ERROR_KINDS
 

@@ -15,37 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
 
+from guardrail.core.reasons import FAMILIES, REASONS, family
 from guardrail.core.records import ACTIONS, Decision, Recommendation, decision_to_json
 
-# docs/contract.md, "Reason codes": each code's family.
-REASON_FAMILIES: dict[str, str] = {
-    "already_purchased": "repetitive",
-    "duplicate_recommendation": "repetitive",
-    "frequency_cap": "repetitive",
-    "unresolved_placeholder": "mistaken",
-    "gift_purchase_signal": "mistaken",
-    "undeclared_life_event": "mistaken",
-    "sensitive_category": "intrusive",
-    "location_trigger": "intrusive",
-    "third_party_data": "intrusive",
-    "too_granular": "intrusive",
-    "too_soon": "intrusive",
-    "quiet_hours": "intrusive",
-    "personalization_opt_out": "consent",
-    "channel_opt_out": "consent",
-    "erased": "consent",
-}
-FAMILIES = ("repetitive", "mistaken", "intrusive", "consent")
 # Which suppression makes the most telling example: one suppressed for being creepy first,
 # then mistaken, consent, repetitive (the deferrals too_soon and quiet_hours never suppress).
 _FAMILY_INTEREST = {"intrusive": 4, "mistaken": 3, "consent": 2, "repetitive": 1}
-_DEFERRALS = {"too_soon", "quiet_hours"}
+_DEFERRALS = {r.code for r in REASONS if r.effect == "defer"}
 WIDTH = 96
 MASKED_CUSTOMER = "customer c-…"
-
-
-def family(code: str) -> str:
-    return REASON_FAMILIES.get(code, "other")
 
 
 def heading(title: str) -> str:
@@ -95,7 +73,7 @@ def decision_table(decisions: Sequence[Decision]) -> str:
         lines.append(f"    {code + ' (shadow)':<26} {shadow[code]:>7,}  {family(code)}")
     if not codes and not shadow:
         lines.append("    (no rule fired)")
-    by_family = Counter({f: 0 for f in FAMILIES})
+    by_family: Counter[str] = Counter(dict.fromkeys(FAMILIES, 0))
     for code, count in reasons.items():
         by_family[family(code)] += count
     lines.append(

@@ -27,7 +27,8 @@ from factories import (
     run,
 )
 from guardrail.core.engine import Engine, decide
-from guardrail.core.policy import REASON_CODES, default_policy
+from guardrail.core.policy import default_policy
+from guardrail.core.reasons import REASON_CODES
 from guardrail.core.records import Event, decision_to_json
 from guardrail.core.state import EMPTY_STATE
 
@@ -85,6 +86,7 @@ def test_every_rule_that_fires_is_listed_in_contract_order() -> None:
             data_sources=["location", "third_party"],
             based_on=["gift-1"],
             life_event="wedding",
+            expires_at=LATE + hours(1),
         ),
     ]
     decision = decide_last(events)
@@ -161,7 +163,7 @@ def test_off_never_evaluates() -> None:
     assert decision.action == "deliver"
     assert decision.reasons == ()
     engine = Engine(policy)
-    assert "quiet_hours" not in [code for code, _, _ in engine._active]
+    assert all("quiet_hours" not in [code for code, _, _ in v] for v in engine._variants)
 
 
 def test_every_rule_off_delivers_everything() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from guardrail.core.policy import (
-    REASON_CODES,
     default_policy,
     load_policy,
     policy_from_mapping,
 )
+from guardrail.core.reasons import REASON_CODES
 from guardrail.errors import PolicyError
 
 # --- the default policy equals the contract --------------------------------------------------

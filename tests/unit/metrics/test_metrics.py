@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from guardrail.core.policy import REASON_CODES
+from guardrail.core.reasons import REASON_CODES
 from guardrail.core.records import ACTIONS, CHANNELS, Decision, Recommendation
 from guardrail.metrics.metric_set import (
     CONSUMER_LAG,

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from guardrail.core.categories import CategoryIndex
 from guardrail.core.policy import DAY_MS, HOUR_MS, Policy
 from guardrail.core.records import Consent, Recommendation
+from guardrail.core.sentences import greeting_pattern
 from guardrail.core.state import CustomerState
 from guardrail.core.text import PlaceholderMatcher, SurveillanceMatcher
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A rule that fired: why, and what it does when enforced."""
+    """A rule that fired: why, and what it does when enforced (its code is the rule's own)."""
 
-    code: str
     detail: str
     suppress: bool = False
     drop: frozenset[int] = frozenset()  # indices of recommendation items to drop
@@ -48,7 +48,9 @@ class Compiled:
         self.policy = policy
         self.categories = CategoryIndex(policy)
         self.placeholders = PlaceholderMatcher(policy.rules.unresolved_placeholder)
-        self.surveillance = SurveillanceMatcher(policy.rules.too_granular)
+        greetings = policy.rules.unresolved_placeholder.greeting_words
+        self.surveillance = SurveillanceMatcher(policy.rules.too_granular, greetings)
+        self.greeting = greeting_pattern(greetings)
         self.default_consent = policy.consent_defaults.as_consent()
         granular = policy.rules.too_granular
         self.place_memory_ms = int(granular.place_memory_hours * HOUR_MS)
@@ -56,6 +58,7 @@ class Compiled:
         rules = policy.rules
         self.duplicate_window_ms = int(rules.duplicate_recommendation.window_days * DAY_MS)
         self.cap_window_ms = int(rules.frequency_cap.window_hours * HOUR_MS)
+        self.reserved_slots = rules.frequency_cap.reserved_slots
         quiet = policy.rules.quiet_hours
         self.quiet_channels = frozenset(quiet.channels)
         self.quiet_start = quiet.start_minute

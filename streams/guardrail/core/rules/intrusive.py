@@ -26,6 +26,8 @@ def sensitive_category(ctx: RuleContext, draft: Draft) -> Finding | None:
         categories.extend(
             b.category for b in state.browsing if b.category and b.event_id in based_on
         )
+        # Flagged memory: sensitive browsing kept past the browsing window.
+        categories.extend(f.category for f in state.flagged if f.event_id in based_on)
         for category in categories:
             for group in groups_of(category):
                 if group not in allowed:
@@ -33,7 +35,7 @@ def sensitive_category(ctx: RuleContext, draft: Draft) -> Finding | None:
     if not blocked:
         return None
     groups = ", ".join(sorted(blocked))
-    return Finding("sensitive_category", f"sensitive group not allowed: {groups}", suppress=True)
+    return Finding(f"sensitive group not allowed: {groups}", suppress=True)
 
 
 def location_trigger(ctx: RuleContext, draft: Draft) -> Finding | None:
@@ -43,7 +45,7 @@ def location_trigger(ctx: RuleContext, draft: Draft) -> Finding | None:
         return None
     if ctx.consent.location_marketing:
         return None
-    return Finding("location_trigger", "location used without location-marketing consent", True)
+    return Finding("location used without location-marketing consent", True)
 
 
 def third_party_data(ctx: RuleContext, draft: Draft) -> Finding | None:
@@ -52,7 +54,7 @@ def third_party_data(ctx: RuleContext, draft: Draft) -> Finding | None:
     if not sources or ctx.consent.third_party_data:
         return None
     used = ", ".join(dict.fromkeys(sources))
-    return Finding("third_party_data", f"{used} data used without consent", suppress=True)
+    return Finding(f"{used} data used without consent", suppress=True)
 
 
 def too_granular(ctx: RuleContext, draft: Draft) -> Finding | None:
@@ -89,8 +91,8 @@ def too_granular(ctx: RuleContext, draft: Draft) -> Finding | None:
     n = len(dropped)
     detail = f"dropped {n} sentence{'s' if n != 1 else ''} naming {kinds}"
     if scrubbed.text is None:
-        return Finding("too_granular", detail + "; no sentence left", suppress=True)
-    return Finding("too_granular", detail, text=(title, scrubbed.text))
+        return Finding(detail + "; no sentence left", suppress=True)
+    return Finding(detail, text=(title, scrubbed.text))
 
 
 def too_soon(ctx: RuleContext, draft: Draft) -> Finding | None:
@@ -106,7 +108,7 @@ def too_soon(ctx: RuleContext, draft: Draft) -> Finding | None:
     if draft.deliver_after is not None:
         target = max(target, draft.deliver_after)
     detail = f"latest browsing event less than {cfg.min_delay_minutes:g} min old"
-    return Finding("too_soon", detail, deliver_after=target)
+    return Finding(detail, deliver_after=target)
 
 
 @lru_cache(maxsize=1024)
@@ -158,4 +160,4 @@ def quiet_hours(ctx: RuleContext, draft: Draft) -> Finding | None:
         f"send time {local:%H:%M} {zone_name} is in quiet hours {cfg.start}-{cfg.end}; "
         f"deferred to {cfg.end} local"
     )
-    return Finding("quiet_hours", detail, deliver_after=target)
+    return Finding(detail, deliver_after=target)

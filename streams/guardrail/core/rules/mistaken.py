@@ -1,6 +1,9 @@
-"""Mistaken: unfilled merge tags, signals from gifts, life events nobody declared."""
+"""Mistaken: unfilled merge tags, signals from gifts, life events nobody declared, offers
+that would arrive after they ended."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from guardrail.core.rules.base import Draft, Finding, RuleContext
 
@@ -27,12 +30,12 @@ def unresolved_placeholder(ctx: RuleContext, draft: Draft) -> Finding | None:
     body = checked.text
     if unresolved:
         tags = ", ".join(dict.fromkeys(unresolved))
-        return Finding("unresolved_placeholder", f"unfilled merge tag {tags}", suppress=True)
+        return Finding(f"unfilled merge tag {tags}", suppress=True)
     if not fixed:
         return None
     how = "the first name" if first_name and first_name.strip() else "a neutral greeting"
     detail = f"greeting in {' and '.join(fixed)} filled with {how}"
-    return Finding("unresolved_placeholder", detail, text=(title, body))
+    return Finding(detail, text=(title, body))
 
 
 def gift_purchase_signal(ctx: RuleContext, draft: Draft) -> Finding | None:
@@ -42,7 +45,7 @@ def gift_purchase_signal(ctx: RuleContext, draft: Draft) -> Finding | None:
         return None
     for p in ctx.state.purchases:
         if p.gift and p.event_id in based_on:
-            return Finding("gift_purchase_signal", f"based on gift purchase {p.event_id}", True)
+            return Finding(f"based on gift purchase {p.event_id}", True)
     return None
 
 
@@ -56,4 +59,26 @@ def undeclared_life_event(ctx: RuleContext, draft: Draft) -> Finding | None:
         declared.strip().casefold() == wanted for declared in ctx.state.profile.declared_life_events
     ):
         return None
-    return Finding("undeclared_life_event", f"life event {event!r} not declared", suppress=True)
+    return Finding(f"life event {event!r} not declared", suppress=True)
+
+
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def expired(ctx: RuleContext, draft: Draft) -> Finding | None:
+    """Suppress when the final send time, after every deferral, is later than ``expires_at``.
+
+    The final send time is ``deliver_after`` as the deferrals left it, else ``ts``; a
+    ``deliver_after`` before ``ts`` means "now", so it is never earlier than ``ts``.
+    """
+    expires_at = ctx.rec.expires_at
+    if expires_at is None:
+        return None
+    send_at = ctx.rec.ts
+    deferred = draft.deliver_after
+    if deferred is not None and deferred > send_at:
+        send_at = deferred
+    if send_at <= expires_at:
+        return None
+    return Finding(f"final send time {_utc(send_at)} is after expires_at {_utc(expires_at)}", True)

@@ -41,7 +41,7 @@ def already_purchased(ctx: RuleContext, draft: Draft) -> Finding | None:
             drop.add(i)
     if not drop:
         return None
-    return Finding("already_purchased", "; ".join(details), drop=frozenset(drop))
+    return Finding("; ".join(details), drop=frozenset(drop))
 
 
 def duplicate_recommendation(ctx: RuleContext, draft: Draft) -> Finding | None:
@@ -64,11 +64,15 @@ def duplicate_recommendation(ctx: RuleContext, draft: Draft) -> Finding | None:
             details.append(f"{item.sku} delivered {plural(count, 'time')} in {days(window_ms)}")
     if not drop:
         return None
-    return Finding("duplicate_recommendation", "; ".join(details), drop=frozenset(drop))
+    return Finding("; ".join(details), drop=frozenset(drop))
 
 
 def frequency_cap(ctx: RuleContext, draft: Draft) -> Finding | None:
-    """Suppress past the total cap, or past the cap of this recommendation's channel."""
+    """Suppress past the total cap, or past the cap of this recommendation's channel.
+
+    The last ``reserved_slots`` of the total cap are kept for recommendations of priority
+    ``reserve_min_priority`` or more: a lower priority is capped that many earlier.
+    """
     deliveries = ctx.state.deliveries
     if not deliveries:
         return None
@@ -82,11 +86,20 @@ def frequency_cap(ctx: RuleContext, draft: Draft) -> Finding | None:
             total += 1
             same_channel += d[1] == channel
     hours = f"{cfg.window_hours:g} h"
+    reserved = ctx.compiled.reserved_slots
+    priority = ctx.rec.priority
+    if reserved and priority < cfg.reserve_min_priority and total >= cfg.max_total - reserved:
+        detail = (
+            f"{plural(total, 'recommendation')} in the last {hours} (max {cfg.max_total}, the"
+            f" last {plural(reserved, 'slot')} reserved for priority >= "
+            f"{cfg.reserve_min_priority}; this one has priority {priority})"
+        )
+        return Finding(detail, suppress=True)
     if total >= cfg.max_total:
         detail = f"{plural(total, 'recommendation')} in the last {hours} (max {cfg.max_total})"
-        return Finding("frequency_cap", detail, suppress=True)
+        return Finding(detail, suppress=True)
     channel_cap = cfg.max_per_channel.get(channel)
     if channel_cap is not None and same_channel >= channel_cap:
         detail = f"{same_channel} {channel} in the last {hours} (max {channel_cap})"
-        return Finding("frequency_cap", detail, suppress=True)
+        return Finding(detail, suppress=True)
     return None
