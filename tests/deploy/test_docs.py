@@ -10,7 +10,7 @@ import pytest
 
 from deploy_helpers import ROOT
 from guardrail.config import INPUT_TOPICS, OUTPUT_TOPICS
-from guardrail.core.policy import REASON_CODES
+from guardrail.core.reasons import REASON_CODES
 from guardrail.metrics.metric_set import ERROR_KINDS
 
 DOCS = [ROOT / "README.md", ROOT / "deploy" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
