@@ -1,17 +1,33 @@
-"""Worker settings: environment variables (``GUARDRAIL_*``) overridden by command-line flags."""
+"""Worker settings: environment variables (``GUARDRAIL_*``) overridden by command-line flags.
+
+An unknown ``GUARDRAIL_*`` variable is refused (with the closest valid name), so a typo never
+silently leaves a default in place; :func:`load_settings` does that check and names the
+variable in every error.
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from guardrail.core.validation import one_line
 from guardrail.errors import ConfigError
+from guardrail.logs import librdkafka_config
 
-# Logical topic -> default name (docs/contract.md). A prefix is prepended to every one.
+ENV_PREFIX = "GUARDRAIL_"
+# GUARDRAIL_* variables that are not settings: the devstack's download cache and schema dir,
+# and the chaos test's knobs (prefix).
+OTHER_VARIABLES = frozenset({"GUARDRAIL_CACHE", "GUARDRAIL_SCHEMAS_DIR"})
+OTHER_PREFIXES = ("GUARDRAIL_CHAOS_",)
+
+# Logical topic -> default name (the contract's). A prefix is prepended to every default;
+# each name can also be set on its own (``GUARDRAIL_TOPIC_<LOGICAL>``), for a brand's topics.
 INPUT_TOPICS: dict[str, str] = {
     "purchase": "customer.purchases",
     "location": "customer.locations",
@@ -28,25 +44,54 @@ OUTPUT_TOPICS: dict[str, str] = {
 # Approved records carry the full Decision (JSON) in this header; the value is the Recommendation.
 DECISION_HEADER = "guardrail-decision"
 
+MASK = "****"
+
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
 class Settings(BaseSettings):
     """Everything a worker, a replay or the demo needs to reach Kafka and decide."""
 
-    model_config = SettingsConfigDict(env_prefix="GUARDRAIL_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = ""
+    # One topic's full name each (None: prefix + the contract's default name).
+    topic_purchase: str | None = None
+    topic_location: str | None = None
+    topic_browsing: str | None = None
+    topic_profile: str | None = None
+    topic_recommendation: str | None = None
+    topic_approved: str | None = None
+    topic_suppressed: str | None = None
+    topic_deadletter: str | None = None
+    # The state changelog (default: "<app_id>-customer-state-changelog", faust's name).
+    topic_changelog: str | None = None
+    # create: create missing topics (dev, demo); verify: never create or change a topic, only
+    # check that every one exists, is co-partitioned and the changelog compacted.
+    topics: Literal["create", "verify"] = "create"
     partitions: int = Field(8, ge=1, le=10_000)
     replication_factor: int = Field(1, ge=1)
+    # min.insync.replicas of the topics it creates (None: the broker's default). With
+    # replication factor 3, set 2: an acknowledged write survives the loss of one broker.
+    min_insync_replicas: int | None = Field(None, ge=1)
     app_id: str = "personalization-guardrail"
     policy: Path | None = None
     store: str = "rocksdb://"
     data_dir: Path = Path("var/worker")
     schema_registry_url: str | None = None
     metrics_port: int = Field(9108, ge=0, le=65535)
+    # guardrail ingest: the mapping file, and its consumer group (default "<app_id>-ingest")
+    ingest_mapping: Path | None = None
+    ingest_group: str | None = None
+    # Address /metrics, /livez and /readyz listen on: loopback by default; 0.0.0.0 in a
+    # container, where the pod network is the boundary.
+    metrics_bind: str = "127.0.0.1"
+    log_format: Literal["text", "json"] = "text"
     # How often the customers and consumer-lag gauges are refreshed, in seconds.
     gauge_interval_s: float = Field(10.0, gt=0, le=3600)
     web_port: int = Field(6066, ge=1, le=65535)
@@ -75,6 +120,7 @@ class Settings(BaseSettings):
     # writes (docs/reliability.md, soak).
     rocksdb_write_buffer_mb: int = Field(8, ge=1, le=1024)
     rocksdb_block_cache_mb: int = Field(16, ge=1, le=65536)
+
     # Which runtime runs the worker: faust (the default) or confluent (confluent-kafka with
     # transactions: exactly once; docs/architecture.md).
     runtime: Literal["faust", "confluent"] = "faust"
@@ -100,31 +146,63 @@ class Settings(BaseSettings):
     @field_validator("topic_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        if not set(value) <= allowed:
+        if not set(value) <= TOPIC_CHARS:
             raise ValueError("topic prefix may hold only letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator(*(f"topic_{name}" for name in (*INPUT_TOPICS, *OUTPUT_TOPICS, "changelog")))
+    @classmethod
+    def _topic_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value or len(value) > 249 or not set(value) <= TOPIC_CHARS):
+            raise ValueError("a topic name is 1-249 letters, digits, '.', '_' or '-'")
         return value
 
     def topic(self, logical: str) -> str:
         """The full topic name of a logical topic (``purchase`` ... ``deadletter``)."""
         name = INPUT_TOPICS.get(logical) or OUTPUT_TOPICS[logical]
-        return self.topic_prefix + name
+        own: str | None = getattr(self, f"topic_{logical}")
+        return own if own is not None else self.topic_prefix + name
 
     def input_topics(self) -> dict[str, str]:
-        return {kind: self.topic_prefix + name for kind, name in INPUT_TOPICS.items()}
+        return {kind: self.topic(kind) for kind in INPUT_TOPICS}
 
     def output_topics(self) -> dict[str, str]:
-        return {kind: self.topic_prefix + name for kind, name in OUTPUT_TOPICS.items()}
+        return {kind: self.topic(kind) for kind in OUTPUT_TOPICS}
 
     @property
     def changelog_topic(self) -> str:
+        if self.topic_changelog is not None:
+            return self.topic_changelog
         return f"{self.app_id}-customer-state-changelog"
+
+    def secrets(self) -> list[str]:
+        """Secret values the log filter masks wherever they appear."""
+        secrets = [self.sasl_password.get_secret_value()] if self.sasl_password else []
+        url = urlsplit(self.schema_registry_url or "")
+        return [*secrets, *([url.password] if url.password else [])]
+
+    def shown(self) -> dict[str, str]:
+        """Every effective setting as ``GUARDRAIL_*`` -> text, secrets masked."""
+        shown: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                text = MASK if value.get_secret_value() else ""
+            elif value is None:
+                text = ""
+            elif name.endswith("_url"):
+                text = mask_url(str(value))
+            else:
+                text = str(value)
+            shown[ENV_PREFIX + name.upper()] = text
+        return shown
 
     def confluent_config(self) -> dict[str, Any]:
         """librdkafka settings for our confluent-kafka clients (admin, replay, audit)."""
         config: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            # librdkafka's log through Python logging (masked, rate-limited: guardrail.logs)
+            **librdkafka_config(),
         }
         if self.security_protocol.startswith("SASL"):
             config["sasl.mechanism"] = self.sasl_mechanism
@@ -144,12 +222,60 @@ class Settings(BaseSettings):
         return config
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from GUARDRAIL_* variables with the non-None ``overrides`` on top.
+def mask_url(url: str) -> str:
+    """``url`` with any password in it masked (``https://user:****@host``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:{MASK}@{parts.hostname}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
-    Raises :class:`ConfigError` naming every bad setting (never its value).
+
+def setting_names() -> list[str]:
+    """Every settings variable, ``GUARDRAIL_BOOTSTRAP_SERVERS`` ..."""
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One message per ``GUARDRAIL_*`` variable in ``environ`` that nothing reads."""
+    valid = setting_names()
+    messages = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in OTHER_VARIABLES:
+            continue
+        if name in valid or name.startswith(OTHER_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        messages.append(f"unknown setting {name}{hint}")
+    return messages
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line naming each bad variable (and its flag) and the problem, not the value."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        flag = "--" + field.replace("_", "-")
+        where = f"{ENV_PREFIX}{field.upper()} ({flag})" if field else "settings"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``GUARDRAIL_*`` variables with the non-None ``overrides`` on top.
+
+    Raises :class:`ConfigError` for an unknown ``GUARDRAIL_*`` variable (naming the closest
+    valid one) or a bad value (naming the variable and its flag, never the value).
     """
+    environ = os.environ if environ is None else environ
+    unknown = unknown_variables(environ)
+    if unknown:
+        raise ConfigError("bad settings: " + "; ".join(unknown))
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**given)
     except ValidationError as exc:
-        raise ConfigError(f"bad settings: {one_line(exc, root='settings')}") from None
+        raise ConfigError(f"bad settings: {describe_errors(exc)}") from None

@@ -125,3 +125,18 @@ def test_generator_feeds_kafka_with_the_cli() -> None:
             flags = set(re.findall(r"(?<!\S)(--[a-z-]+)", call))
             assert flags <= _options(command), (name, flags - _options(command))
     assert services()["worker"]["command"] == ["worker"] and "worker" in main.commands
+
+
+def test_the_worker_is_healthy_once_ready_and_the_generator_waits_for_it() -> None:
+    s = services()
+    check = " ".join(s["worker"]["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{METRICS_PORT}/readyz" in check
+    assert s["generator"]["depends_on"]["worker"]["condition"] == "service_healthy"
+    assert s["worker"]["environment"]["GUARDRAIL_METRICS_BIND"] == "0.0.0.0"
+
+
+def test_the_image_checks_liveness_and_listens_beyond_loopback() -> None:
+    text = DOCKERFILE.read_text()
+    healthcheck = text[text.index("HEALTHCHECK") :].split("\nENTRYPOINT")[0]
+    assert "/livez" in healthcheck
+    assert "GUARDRAIL_METRICS_BIND=0.0.0.0" in text

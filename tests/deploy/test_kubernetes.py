@@ -80,6 +80,11 @@ def test_statefulset_runs_the_worker_as_specified() -> None:
     assert ports["metrics"] == METRICS_PORT
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert container[probe]["httpGet"]["port"] in ("metrics", METRICS_PORT), probe
+    # restarted when not alive; out of the service while recovering; never on /metrics
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["startupProbe"]["httpGet"]["path"] == "/livez"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert settings.metrics_bind == "0.0.0.0", "probes come from outside the pod"
     assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
     annotations = pod["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"

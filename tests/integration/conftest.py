@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from guardrail.devstack.kafka import LocalKafka, free_ports
+from guardrail.devstack.kafka import LocalKafka, SaslSslListener, free_ports
 from guardrail.devstack.registry import LocalRegistry
+from kafka_helpers import PASSWORD, USER
 
 START_TIMEOUT = 240.0  # a cold cache downloads Kafka or Apicurio first
 # Every test that starts a worker runs once per runtime (GUARDRAIL_RUNTIME).
@@ -62,3 +63,23 @@ def schema_registry(_service_dirs: Path) -> Iterator[LocalRegistry]:
 def runtime(request: pytest.FixtureRequest) -> str:
     """The worker runtime under test: each test that asks for it runs for both."""
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def secure_broker(_service_dirs: Path) -> Iterator[tuple[LocalKafka, Path]]:
+    """A dedicated broker with a SASL/PLAIN-over-TLS listener (``USER``/``PASSWORD``) and a
+    fresh test CA; yields the broker and the CA file."""
+    from guardrail.devstack.tls import make_test_pki
+
+    root = _service_dirs / "secure"
+    pki = make_test_pki(root / "pki")
+    port, controller, secure = free_ports(3)
+    listener = SaslSslListener(secure, pki.keystore_file, {USER: PASSWORD})
+    broker = LocalKafka(
+        port, controller_port=controller, data_dir=root / "kafka", sasl_ssl=listener
+    )
+    broker.start(timeout=START_TIMEOUT)
+    try:
+        yield broker, pki.ca_file
+    finally:
+        broker.stop(quiet=True)

@@ -15,6 +15,24 @@ from guardrail.core.records import Decision
 from guardrail.devstack.kafka import LocalKafka, free_port
 from guardrail.kafka.replay import decision_of, producer_config
 
+# The SASL_SSL broker's user (conftest's ``secure_broker``); the password is recognizable, so
+# a leak is found by a plain substring search.
+USER = "guardrail"
+PASSWORD = f"Pw-{uuid.uuid4().hex[:12]}-SeCrEt"
+
+
+def secure_settings(broker: LocalKafka, ca_file: Path, data_dir: Path, **extra: Any) -> Settings:
+    """Settings for a worker on the SASL_SSL listener, hostname checking on."""
+    values: dict[str, Any] = {
+        "bootstrap_servers": broker.sasl_ssl_bootstrap,
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "PLAIN",
+        "sasl_username": USER,
+        "sasl_password": PASSWORD,
+        "ssl_cafile": ca_file,
+    }
+    return worker_settings(broker, data_dir, **{**values, **extra})
+
 
 def worker_settings(broker: LocalKafka, data_dir: Path, **overrides: Any) -> Settings:
     """Settings for one test: its own topic prefix and app id, memory store, free ports."""

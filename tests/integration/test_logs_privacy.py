@@ -1,4 +1,6 @@
-"""A demo-like run at INFO leaks no customer data into the worker's log.
+"""A demo-like run leaks no customer data into the worker's log: at INFO on the plain
+listener, and at DEBUG over SASL_SSL (no password either, though aiokafka logs the SASL
+handshake and every fetched record at DEBUG: the log filter masks them).
 
 A generated stream with malformed lines mixed in (plus bad records that carry names: an
 unknown timezone next to a first name, a key that disagrees with the customer id) goes
@@ -21,7 +23,7 @@ from guardrail.devstack.kafka import LocalKafka
 from guardrail.generate.stream import GeneratorConfig, generate_lines
 from guardrail.tools.audit import AuditReport, audit
 from guardrail.worker.process import WorkerProcess
-from kafka_helpers import produce, worker_settings
+from kafka_helpers import PASSWORD, produce, secure_settings, worker_settings
 
 pytestmark = pytest.mark.integration
 
@@ -76,17 +78,36 @@ def test_a_full_run_at_info_logs_no_customer_data(
     kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:
     settings = worker_settings(kafka_broker, tmp_path / "worker", runtime=runtime)
-    log_path = tmp_path / "worker.log"
-    records, private = stream(settings)
+    log = run_and_read_log(settings, tmp_path / "worker.log", "info")
+    assert "dead-lettered" in log
+    assert_no_customer_data(log, stream(settings)[1])
+
+
+def test_a_run_at_debug_over_sasl_ssl_logs_no_password_and_no_customer_data(
+    secure_broker: tuple[LocalKafka, Path], tmp_path: Path, runtime: str
+) -> None:
+    broker, ca_file = secure_broker
+    settings = secure_settings(broker, ca_file, tmp_path / "worker", runtime=runtime)
+    log = run_and_read_log(settings, tmp_path / "worker.log", "debug")
+    assert " DEBUG " in log, "the run logged nothing at debug: the scan proves nothing"
+    assert PASSWORD not in log
+    assert_no_customer_data(log, stream(settings)[1])
+
+
+def run_and_read_log(settings: Settings, log_path: Path, loglevel: str) -> str:
+    records, _ = stream(settings)
     proposals = sum(1 for topic, _, _ in records if topic == settings.topic("recommendation"))
-    with WorkerProcess(settings, log_path, loglevel="info").start():
+    with WorkerProcess(settings, log_path, loglevel=loglevel).start():
         produce(settings, records)
         report = settled(settings, proposals)
     assert report.ok and report.proposed == proposals, report
     assert report.dead_letters > 10, report  # the malformed lines went through the worker
-
     log = log_path.read_text(errors="replace")
-    assert "dead-lettered" in log and "Worker]: Ready" in log
+    assert "Worker]: Ready" in log
+    return log
+
+
+def assert_no_customer_data(log: str, private: dict[str, set[str]]) -> None:
     leaks: list[str] = []
     for label, values in private.items():
         assert values, f"the stream holds no {label}: the scan would prove nothing"

@@ -10,66 +10,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from guardrail.config import Settings
-from guardrail.devstack.kafka import LocalKafka, SaslSslListener, free_port, free_ports
+from guardrail.devstack.kafka import LocalKafka, SaslSslListener
 from guardrail.devstack.tls import make_test_pki
 from guardrail.generate.stream import GeneratorConfig, generate_lines
 from guardrail.worker.process import WorkerProcess, settings_env
+from kafka_helpers import PASSWORD, USER, secure_settings
 
 pytestmark = pytest.mark.integration
-
-USER = "guardrail"
-# Recognizable, so a leak is found by a plain substring search.
-PASSWORD = f"Pw-{uuid.uuid4().hex[:12]}-SeCrEt"
-
-
-@pytest.fixture(scope="module")
-def secure_broker() -> Iterator[tuple[LocalKafka, Path]]:
-    root = Path(tempfile.mkdtemp(prefix="guardrail-sec-"))
-    pki = make_test_pki(root / "pki")
-    port, controller, secure = free_ports(3)
-    listener = SaslSslListener(secure, pki.keystore_file, {USER: PASSWORD})
-    broker = LocalKafka(
-        port, controller_port=controller, data_dir=root / "kafka", sasl_ssl=listener
-    )
-    broker.start(timeout=240)
-    try:
-        yield broker, pki.ca_file
-    finally:
-        broker.stop(quiet=True)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _settings(broker: LocalKafka, ca_file: Path, data_dir: Path, **extra: object) -> Settings:
-    tag = uuid.uuid4().hex[:8]
-    values: dict[str, object] = {
-        "bootstrap_servers": broker.sasl_ssl_bootstrap,
-        "security_protocol": "SASL_SSL",
-        "sasl_mechanism": "PLAIN",
-        "sasl_username": USER,
-        "sasl_password": PASSWORD,
-        "ssl_cafile": ca_file,
-        "topic_prefix": f"sec{tag}.",
-        "app_id": f"guardrail-sec-{tag}",
-        "partitions": 2,
-        "store": "memory://",
-        "data_dir": data_dir,
-        "metrics_port": 0,
-        "web_port": free_port(),
-        "max_hold_ms": 200,
-        **extra,
-    }
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 def _guardrail(args: list[str], env: dict[str, str], timeout: float = 180) -> tuple[int, str, str]:
@@ -102,7 +57,7 @@ def test_worker_and_replay_over_sasl_ssl(
     secure_broker: tuple[LocalKafka, Path], tmp_path: Path, runtime: str
 ) -> None:
     broker, ca_file = secure_broker
-    settings = _settings(broker, ca_file, tmp_path / "worker", runtime=runtime)
+    settings = secure_settings(broker, ca_file, tmp_path / "worker", runtime=runtime)
     events = tmp_path / "events.jsonl"
     config = GeneratorConfig(seed=5, customers=40, events=300, recommendation_share=0.3)
     events.write_text("\n".join(generate_lines(config)) + "\n")
@@ -128,7 +83,7 @@ def test_wrong_password_is_refused_and_not_echoed(
 ) -> None:
     broker, ca_file = secure_broker
     wrong = f"Wrong-{uuid.uuid4().hex[:10]}"
-    settings = _settings(broker, ca_file, tmp_path / "w", sasl_password=wrong)
+    settings = secure_settings(broker, ca_file, tmp_path / "w", sasl_password=wrong)
     events = tmp_path / "one.jsonl"
     events.write_text("\n".join(generate_lines(GeneratorConfig(events=5))) + "\n")
     code, out, err = _guardrail(
@@ -144,7 +99,7 @@ def test_untrusted_certificate_is_refused(
 ) -> None:
     broker, _ = secure_broker
     other_ca = make_test_pki(tmp_path / "other").ca_file  # a CA that did not sign the broker
-    settings = _settings(broker, other_ca, tmp_path / "w")
+    settings = secure_settings(broker, other_ca, tmp_path / "w")
     events = tmp_path / "one.jsonl"
     events.write_text("\n".join(generate_lines(GeneratorConfig(events=5))) + "\n")
     code, out, err = _guardrail(

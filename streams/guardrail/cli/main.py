@@ -6,6 +6,7 @@ import click
 
 from guardrail.cli.audit import audit
 from guardrail.cli.bench import bench
+from guardrail.cli.config import config
 from guardrail.cli.devstack import kafka, registry
 from guardrail.cli.diff import diff_cmd
 from guardrail.cli.errors import GuardedGroup
@@ -46,3 +47,4 @@ main.add_command(diff_cmd)
 main.add_command(report_cmd)
 main.add_command(export_cmd)
 main.add_command(explain_cmd)
+main.add_command(config)

@@ -45,3 +45,12 @@ def kafka_options(command: Any) -> Any:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def log_format_option(command: Any) -> Any:
+    return click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        help="text, or json: one object per line (time, level, logger, message, topic, "
+        "partition, offset) for every logger [GUARDRAIL_LOG_FORMAT, default text].",
+    )(command)

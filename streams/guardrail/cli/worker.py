@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from prometheus_client import CollectorRegistry
 
-from guardrail.cli.options import kafka_options, settings_from
+from guardrail import logs
+from guardrail.cli.options import kafka_options, log_format_option, settings_from
 from guardrail.config import Settings
 from guardrail.core.policy import load_policy
 from guardrail.kafka.topics import ensure_topics
+from guardrail.metrics.health import HealthServer
 
 
 @click.command()
@@ -32,7 +35,13 @@ from guardrail.kafka.topics import ensure_topics
 @click.option(
     "--metrics-port",
     type=click.IntRange(0, 65535),
-    help="Prometheus /metrics port, 0 to disable [GUARDRAIL_METRICS_PORT, default 9108].",
+    help="Port of /metrics, /livez and /readyz, 0 to disable "
+    "[GUARDRAIL_METRICS_PORT, default 9108].",
+)
+@click.option(
+    "--metrics-bind",
+    help="Address the metrics port listens on [GUARDRAIL_METRICS_BIND, default 127.0.0.1; "
+    "0.0.0.0 in a container].",
 )
 @click.option(
     "--web-port",
@@ -51,6 +60,7 @@ from guardrail.kafka.topics import ensure_topics
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
+@log_format_option
 def worker(loglevel: str, **flags: Any) -> None:
     """Run a guardrail worker: decide every proposed recommendation as it arrives.
 
@@ -58,16 +68,30 @@ def worker(loglevel: str, **flags: Any) -> None:
     refuses topics that are not co-partitioned, then consumes the five input topics and
     writes decisions to recommendations.approved / recommendations.suppressed and bad
     records to guardrail.deadletter. Run several with the same settings to share the load.
+
+    Every flag is also a GUARDRAIL_* variable; `guardrail config show` lists all of them
+    (topic names one by one, GUARDRAIL_TOPICS=verify, TLS, SASL ...) with their values.
     """
     settings = settings_from(flags)
     load_policy(settings.policy)  # a bad policy stops here, before any topic is touched
-    logging.basicConfig(
-        level=loglevel.upper(), format="[%(asctime)s] %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(loglevel, settings.log_format, settings.secrets())
+    registry = CollectorRegistry()
+    server = serve_health(settings, registry)  # from the start: alive, not ready yet
     partitions = ensure_topics(settings)
     if partitions != settings.partitions:
         settings = settings.model_copy(update={"partitions": partitions})
-    run_worker(settings, loglevel)
+    run_worker(settings, loglevel, registry=registry, server=server)
+
+
+def serve_health(settings: Settings, registry: CollectorRegistry) -> HealthServer | None:
+    """The metrics port with /metrics, /livez, /readyz (None when the port is 0)."""
+    if not settings.metrics_port:
+        return None
+    server = HealthServer(registry, settings.metrics_port, settings.metrics_bind)
+    logging.getLogger("guardrail.metrics").info(
+        "metrics and probes on http://%s:%d (/metrics /livez /readyz)", server.address, server.port
+    )
+    return server
 
 
 def use_uvloop() -> None:
@@ -82,17 +106,36 @@ def use_uvloop() -> None:
     mode.loop.use("uvloop")
 
 
-def run_worker(settings: Settings, loglevel: str = "info") -> None:
-    """Run the worker in this process until it is stopped (SIGTERM/SIGINT)."""
-    if settings.runtime == "confluent":
-        from guardrail.worker.confluent.runtime import run_confluent_worker
+def run_worker(
+    settings: Settings,
+    loglevel: str = "info",
+    registry: CollectorRegistry | None = None,
+    server: HealthServer | None = None,
+) -> None:
+    """Run the worker in this process until it is stopped (SIGTERM/SIGINT).
 
-        run_confluent_worker(settings)
+    With ``server`` (already serving ``registry``), its probes follow this worker.
+    """
+    if settings.runtime == "confluent":
+        from guardrail.worker.confluent.runtime import ConfluentWorker, confluent_checks
+
+        if server is not None:  # the metrics port is served already
+            settings = settings.model_copy(update={"metrics_port": 0})
+        confluent = ConfluentWorker(settings, registry=registry)
+        if server is not None:
+            server.set_checks(*confluent_checks(confluent))
+        confluent.run()
         return
     use_uvloop()
     import faust
 
     from guardrail.worker.faust_app import create_app
+    from guardrail.worker.health import faust_checks
 
-    app, _ = create_app(settings)
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    app, _ = create_app(settings, registry=registry)
+    if server is not None:
+        server.set_checks(*faust_checks(app))
+    # Logging is ours (guardrail.logs): faust must not replace the handler and its filters.
+    runner = faust.Worker(app, loglevel=loglevel, quiet=True, override_logging=False)
+    runner.spinner = None  # faust drops it only when it sets logging up; log "Ready" instead
+    runner.execute_from_commandline()

@@ -115,6 +115,18 @@ class Guardrail:
                 "block_cache_compressed_size": settings.rocksdb_block_cache_mb << 20,
             },
         )
+        if settings.topic_changelog is not None:  # a name of the brand's choosing
+            self.table.changelog_topic = app.topic(
+                settings.changelog_topic,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=settings.partitions,
+                compacting=True,
+                acks=False,
+                internal=True,
+            )
         self.orderers: dict[int, PartitionOrderer[tuple[Ev, Event]]] = {}
         self.acks = InOrderAcks()  # offset order per partition: faust never sees a gap
         self.last_offset: dict[TP, int] = {}
@@ -420,7 +432,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
-        topic_allow_declare=True,
+        # verify mode: the brand owns its topics; faust must not create any either
+        topic_allow_declare=settings.topics == "create",
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         # Batch sends for 5 ms (as our confluent producers do): with faust's default of 0,
@@ -477,11 +490,5 @@ def create_app(
 
     rebalance.install(app, guardrail)
     send_failures.install(app)
-
-    @app.task
-    async def serve_metrics() -> None:
-        if settings.metrics_port:
-            metrics.serve(settings.metrics_port)
-            log.info("metrics on :%d/metrics", settings.metrics_port)
 
     return app, guardrail

@@ -185,7 +185,7 @@ def test_metric_names_are_the_exported_ones(metrics: GuardrailMetrics) -> None:
     for name, kind in METRIC_NAMES.items():
         wanted = name + "_count" if kind == "histogram" else name
         assert wanted in exported, name
-        assert name.startswith("guardrail_")
+        assert name.startswith(("guardrail_", "process_"))
 
 
 def test_serve_exposes_the_registry_over_http(metrics: GuardrailMetrics) -> None:

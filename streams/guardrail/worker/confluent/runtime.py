@@ -23,6 +23,7 @@ from guardrail.config import Settings
 from guardrail.core.engine import Engine
 from guardrail.core.policy import Policy, load_policy
 from guardrail.kafka import serde
+from guardrail.metrics.health import Check
 from guardrail.metrics.metric_set import GuardrailMetrics, package_version
 from guardrail.worker.confluent import changelog
 from guardrail.worker.confluent.fetch import FETCH_WAIT_MAX_MS, FetchState
@@ -32,6 +33,9 @@ from guardrail.worker.confluent.store import PartitionStore, open_store
 from guardrail.worker.confluent.transactions import TransactionAborted, Transactions
 
 log = logging.getLogger(__name__)
+# A poll loop silent for this long is stuck: /livez fails (a checkpoint or a restore of one
+# partition blocks the loop; the restore of a large changelog can take minutes).
+LIVE_TIMEOUT_S = 120.0
 
 BATCH = 2000
 POLL_S = 0.01
@@ -99,6 +103,7 @@ class ConfluentWorker:
         self.restorer: Consumer | None = None
         self.stopping = False
         self.ready = False
+        self.beat = time.monotonic()
         self.since_checkpoint = 0
         self.last_checkpoint = time.monotonic()
         self.changelog_offsets: dict[int, int] = {}
@@ -294,6 +299,7 @@ class ConfluentWorker:
         path, positions, fetch = self.path, self.positions, self.fetch
         while not self.stopping:
             messages: list[Any] = consumer.consume(BATCH, POLL_S)
+            self.beat = time.monotonic()  # /livez: the loop runs
             now = time.time()
             touched: set[int] = set()
             for message in messages:
@@ -359,6 +365,22 @@ class ConfluentWorker:
         for store in self.stores.values():
             store.close()
         log.info("stopped")
+
+
+def confluent_checks(worker: ConfluentWorker) -> tuple[Check, Check]:
+    """(live, ready) probes: the poll loop ran lately; partitions assigned and restored."""
+
+    def live() -> tuple[bool, str]:
+        if worker.consumer is None or not worker.ready:
+            return True, "starting"  # joining, or restoring (inside the poll: no beat)
+        if time.monotonic() - worker.beat > LIVE_TIMEOUT_S:
+            return False, "the poll loop does not run"
+        return True, "ok"
+
+    def ready() -> tuple[bool, str]:
+        return (True, "ok") if worker.ready else (False, "starting or restoring state")
+
+    return live, ready
 
 
 def run_confluent_worker(settings: Settings) -> None:
