@@ -12,6 +12,7 @@ from guardrail.cli.diff import diff_cmd
 from guardrail.cli.errors import GuardedGroup
 from guardrail.cli.explain import explain_cmd
 from guardrail.cli.export import export_cmd
+from guardrail.cli.ingest import ingest
 from guardrail.cli.policy import policy_group
 from guardrail.cli.replay import replay
 from guardrail.cli.report import report_cmd
@@ -48,3 +49,4 @@ main.add_command(report_cmd)
 main.add_command(export_cmd)
 main.add_command(explain_cmd)
 main.add_command(config)
+main.add_command(ingest)
