@@ -260,7 +260,7 @@ def describe_errors(exc: ValidationError) -> str:
         field = str(error["loc"][0]) if error["loc"] else ""
         flag = "--" + field.replace("_", "-")
         where = f"{ENV_PREFIX}{field.upper()} ({flag})" if field else "settings"
-        problems.append(f"{where}: {error['msg']}")
+        problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(problems)
 
 
