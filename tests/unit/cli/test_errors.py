@@ -136,5 +136,7 @@ def test_bad_settings_name_the_setting_not_its_value(command: list[str]) -> None
     assert result.exit_code == 1
     line = one_error_line(result)
     assert line.startswith("Error: bad settings: ")
-    assert "GUARDRAIL_STORE (--store): " in line and "GUARDRAIL_MAX_HOLD_MS (--max-hold-ms): " in line
+    assert (
+        "GUARDRAIL_STORE (--store): " in line and "GUARDRAIL_MAX_HOLD_MS (--max-hold-ms): " in line
+    )
     assert "secret-bucket" not in line
