@@ -5,15 +5,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: setup compile clean-compiled system-deps demo test lint unit integration bench clean
+.PHONY: setup constraints compile clean-compiled system-deps demo test lint unit integration bench clean
 
 setup: $(VENV)/.installed $(VENV)/.compiled
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package to the versions the tests ran with (the image uses it
+# too); `make constraints` rewrites it from this .venv after a dependency change.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
+
+constraints: $(VENV)/.installed
+	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
 
 # The decision core compiled with mypyc (C extensions beside its sources; about a quarter less
 # CPU per event). Rebuilt whenever a core source changes; without a C compiler the core runs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import kubernetes_validate
@@ -10,6 +11,7 @@ import pytest
 from deploy_helpers import (
     K8S,
     METRICS_PORT,
+    ROOT,
     WORKER_ENV,
     check_worker_env,
     load_yaml,
@@ -135,3 +137,31 @@ def test_the_deployed_policy_is_valid_and_the_default_one() -> None:
         "deploy/k8s/policy.yaml differs from the default policy: "
         "cp streams/guardrail/core/default_policy.yaml deploy/k8s/policy.yaml (keep its header)"
     )
+
+
+def test_the_worker_pod_is_locked_down_and_its_topics_replicated() -> None:
+    pod = by_kind("StatefulSet")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    context = container["securityContext"]
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["allowPrivilegeEscalation"] is False and context["capabilities"]["drop"] == [
+        "ALL"
+    ]
+    writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
+    assert writable == {"/var/lib/guardrail", "/tmp"}
+    env = {e["name"]: e["value"] for e in container["env"]}
+    settings = check_worker_env(env)
+    assert settings.replication_factor == 3 and settings.min_insync_replicas == 2
+
+
+def test_the_cpu_request_follows_the_measured_cost_per_event() -> None:
+    (container,) = by_kind("StatefulSet")["spec"]["template"]["spec"]["containers"]
+    cpu = container["resources"]["requests"]["cpu"]
+    millicores = int(cpu.removesuffix("m")) if cpu.endswith("m") else int(float(cpu) * 1000)
+    benchmarks = (ROOT / "docs" / "benchmarks.md").read_text()
+    micros = int(re.search(r"about (\d+) µs of CPU per event", benchmarks)[1])  # type: ignore[index]
+    sized_for = 1500  # events/s per pod, as the manifest's comment says
+    assert millicores == round(sized_for * micros / 1000, -2)
+    assert "limits" not in container["resources"] or "cpu" not in container["resources"]["limits"]
