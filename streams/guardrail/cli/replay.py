@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import click
 
@@ -12,7 +13,7 @@ from guardrail.cli.options import kafka_options, settings_from
 from guardrail.config import Settings
 from guardrail.core.policy import load_policy
 from guardrail.core.records import decision_to_json
-from guardrail.core.replay import Replayer, ReplaySummary
+from guardrail.core.replay import MAX_LINE_BYTES, LineError, Replayer, ReplaySummary
 
 EXIT_REJECTED = 1
 
@@ -33,7 +34,7 @@ def print_summary(summary: ReplaySummary, err: IO[str]) -> None:
 
 
 @click.command()
-@click.argument("events", type=click.File("r", encoding="utf-8"))
+@click.argument("events", type=click.File("rb"))
 @click.option(
     "--policy",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -61,7 +62,7 @@ def print_summary(summary: ReplaySummary, err: IO[str]) -> None:
 )
 @kafka_options
 def replay(
-    events: IO[str],
+    events: BinaryIO,
     policy: Path | None,
     out: IO[str],
     kafka: bool,
@@ -72,8 +73,9 @@ def replay(
 
     Each line is a JSON object with "type" (purchase, location, browsing, profile,
     recommendation) and that record's fields. Lines apply in file order; decisions come out
-    in input order. A malformed line is reported on stderr with its line number and the run
-    goes on; the exit status is 1 when any line was rejected. A summary of decisions by action
+    in input order. A malformed line (bad JSON, invalid UTF-8, a NUL byte, longer than 1 MiB,
+    a binary file's) is reported on stderr with its line number and the run goes on; the exit
+    status is 1 when any line was rejected. A summary of decisions by action
     and by reason goes to stderr.
     """
     if kafka:
@@ -85,7 +87,7 @@ def replay(
         _replay_kafka(events, out, timeout, settings_from(flags))
         return
     replayer = Replayer(load_policy(policy))
-    for decision in replayer.replay_lines(events):
+    for decision in replayer.replay_lines(read_lines(events)):
         out.write(decision_to_json(decision))
         out.write("\n")
     out.flush()
@@ -97,17 +99,54 @@ def replay(
         sys.exit(EXIT_REJECTED)
 
 
-def _replay_kafka(events: IO[str], out: IO[str], timeout: float, settings: Settings) -> None:
+def read_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes | LineError]:
+    """Each line's bytes, never holding more than ``max_bytes`` of one line in memory: an
+    over-long line (or a binary file without newlines) becomes a :class:`LineError`."""
+    while True:
+        line = stream.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) <= max_bytes or line.endswith(b"\n"):
+            yield line
+            continue
+        size = len(line)
+        while not line.endswith(b"\n"):  # skip the rest of the line
+            line = stream.readline(1 << 20)
+            if not line:
+                break
+            size += len(line)
+        yield LineError(f"line is {size:,} bytes, over the {max_bytes:,}-byte limit")
+
+
+def _texts(events: BinaryIO, rejected: list[tuple[int, str]]) -> Iterator[str]:
+    """The file's lines as text for --kafka; a bad one is noted and stays a blank line (so
+    the numbers of the rest hold)."""
+    from guardrail.core.replay import decode_line
+
+    for number, line in enumerate(read_lines(events), start=1):
+        try:
+            if isinstance(line, LineError):
+                raise line
+            yield decode_line(line)
+        except LineError as exc:
+            rejected.append((number, str(exc)))
+            yield ""
+
+
+def _replay_kafka(events: BinaryIO, out: IO[str], timeout: float, settings: Settings) -> None:
     from guardrail.kafka.replay import replay_to_kafka
 
     def progress(stage: str, done: int, total: int) -> None:
         click.echo(f"\r{stage} {done}/{total}", err=True, nl=False)
 
     try:
-        result = replay_to_kafka(events, settings, timeout_s=timeout, progress=progress)
+        unreadable: list[tuple[int, str]] = []
+        texts = list(_texts(events, unreadable))
+        result = replay_to_kafka(texts, settings, timeout_s=timeout, progress=progress)
     finally:
         click.echo("", err=True)  # ends the progress line
-    summary = ReplaySummary(events=result.events, rejected=result.rejected)
+    rejected = sorted([*result.rejected, *unreadable])
+    summary = ReplaySummary(events=result.events, rejected=rejected)
     for decision in result.decisions:
         summary.count(decision)
         out.write(decision_to_json(decision))

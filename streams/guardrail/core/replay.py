@@ -21,9 +21,25 @@ from guardrail.core.state import EMPTY_STATE, CustomerState
 from guardrail.core.validation import one_line
 from guardrail.errors import InputError
 
+#: Longest replay line accepted (a record's value may be at most 1 MiB on Kafka too).
+MAX_LINE_BYTES = 1 << 20
+
 
 class LineError(InputError):
     """A replay line that is not a valid event; the message says why."""
+
+
+def decode_line(raw: bytes, max_bytes: int = MAX_LINE_BYTES) -> str:
+    """One line of a replay file as text, or :class:`LineError` (too long, NUL, not UTF-8)."""
+    if len(raw) > max_bytes:
+        raise LineError(f"line is {len(raw):,} bytes, over the {max_bytes:,}-byte limit")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise LineError(f"holds a NUL byte at byte {nul + 1}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LineError(f"not valid UTF-8 at byte {exc.start + 1}") from None
 
 
 def parse_line(line: str) -> Event:
@@ -83,13 +99,22 @@ class Replayer:
             self.summary.count(decision)
         return decision
 
-    def replay_lines(self, lines: Iterable[str], first_line: int = 1) -> Iterator[Decision]:
-        """Decisions in input order; bad lines land in ``summary.rejected``."""
+    def replay_lines(
+        self, lines: Iterable[str | bytes | LineError], first_line: int = 1
+    ) -> Iterator[Decision]:
+        """Decisions in input order; bad lines land in ``summary.rejected``.
+
+        A line may come as text, as raw bytes (checked by :func:`decode_line`), or as a
+        :class:`LineError` the reader already found (a line too long to read whole).
+        """
         for number, line in enumerate(lines, start=first_line):
-            if not line.strip():
-                continue
             try:
-                event = parse_line(line)
+                if isinstance(line, LineError):
+                    raise line
+                text = decode_line(line) if isinstance(line, bytes) else line
+                if not text.strip():
+                    continue
+                event = parse_line(text)
             except LineError as exc:
                 self.summary.rejected.append((number, str(exc)))
                 continue
