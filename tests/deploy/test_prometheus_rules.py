@@ -30,6 +30,9 @@ EXPECTED_ALERTS = {
     "GuardrailSuppressionRatioHigh",
     "GuardrailDecisionLatencyHigh",
     "GuardrailNoDecisions",
+    "GuardrailEventTimeLagHigh",
+    "GuardrailPolicyVersionsDiffer",
+    "GuardrailRebalanceStorm",
 }
 
 
@@ -81,11 +84,25 @@ def test_every_required_alert_exists_with_annotations_and_a_runbook() -> None:
     for rule in rules:
         annotations = rule["annotations"]
         assert isinstance(annotations, dict)
-        assert {"summary", "description", "runbook"} <= annotations.keys(), rule["alert"]
+        assert {"summary", "description", "runbook_url"} <= annotations.keys(), rule["alert"]
         assert rule["labels"]["severity"] in ("warning", "critical")  # type: ignore[index]
-        anchor = annotations["runbook"].split("#")[1]
+        base, anchor = annotations["runbook_url"].split("#")
+        assert base == "{{ $externalLabels.runbook_base }}", "a link a pager can open"
         assert anchor == str(rule["alert"]).lower()
         assert anchor in headings, f"deploy/README.md has no runbook heading {rule['alert']}"
+
+
+def test_every_prometheus_config_says_where_the_runbook_is() -> None:
+    for name in ("prometheus.yml", "prometheus-kubernetes.yml"):
+        labels = load_yaml(PROMETHEUS / name)["global"]["external_labels"]
+        assert labels["runbook_base"].startswith("https://"), name
+        assert labels["runbook_base"].endswith("/deploy/README.md"), name
+
+
+def test_one_bad_record_pages_nobody() -> None:
+    (rule,) = [r for r in alert_rules() if r["alert"] == "GuardrailDeadLetters"]
+    assert "rate(" in str(rule["expr"]) and "> 0.05" in str(rule["expr"])
+    assert rule["for"] == "10m"
 
 
 def test_every_alert_is_tested_firing_and_not_firing() -> None:
