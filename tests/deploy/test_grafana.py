@@ -127,3 +127,43 @@ def test_provisioning_matches_the_dashboard_and_compose() -> None:
     grafana = load_yaml(COMPOSE)["services"]["grafana"]
     targets = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
     assert targets[provider["options"]["path"]] == "./deploy/grafana/dashboards"
+
+
+def test_every_panel_honours_the_job_and_namespace_variables() -> None:
+    data = dashboard()
+    variables = [v["name"] for v in data["templating"]["list"]]
+    assert variables.index("job") < variables.index("namespace") < variables.index("instance")
+    for panel in panels(data):
+        for target in panel.get("targets", []):
+            for selector in re.findall(r"[a-zA-Z_:][\w:]*\{[^}]*\}", target["expr"]):
+                assert 'job=~"$job"' in selector and 'namespace=~"$namespace"' in selector, (
+                    panel["title"],
+                    selector,
+                )
+            bare = re.findall(
+                r"(?<![\w:])(?:guardrail|process|faust)[\w:]*(?![\w:{])", target["expr"]
+            )
+            assert not bare, (panel["title"], bare)
+
+
+def test_units_say_what_they_count() -> None:
+    for panel in panels(dashboard()):
+        unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+        assert unit not in ("reqps", "ops", "short"), (panel["title"], unit)
+        if unit and "/s" in unit:
+            assert unit.startswith("suffix: "), (panel["title"], unit)
+
+
+def test_process_cpu_and_memory_panels() -> None:
+    by_title = {p["title"]: p for p in panels(dashboard())}
+    cpu = by_title["Process CPU per worker"]
+    assert "process_cpu_seconds_total" in cpu["targets"][0]["expr"]
+    rss = by_title["Process memory (RSS) per worker"]
+    assert "process_resident_memory_bytes" in rss["targets"][0]["expr"]
+    assert rss["fieldConfig"]["defaults"]["unit"] == "bytes"
+
+
+def test_policy_changes_are_annotated() -> None:
+    (annotation,) = [a for a in dashboard()["annotations"]["list"] if a["name"] == "Policy changes"]
+    assert annotation["enable"] and "guardrail_info" in annotation["expr"]
+    assert "offset" in annotation["expr"] and "{{policy_version}}" in annotation["titleFormat"]
