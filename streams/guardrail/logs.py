@@ -295,10 +295,14 @@ def _start_flusher(limiter: RateLimitFilter, interval: float) -> None:
 def librdkafka_config(level: int | None = None) -> dict[str, Any]:
     """confluent-kafka settings that route librdkafka's log through Python logging.
 
-    Its level follows the ``librdkafka`` logger (syslog levels: 4 warning, 6 info, 7 debug);
-    connection closes by idle brokers are not logged.
+    Its level follows the ``librdkafka`` logger (syslog levels: 4 warning, 6 info, 7 debug,
+    with the broker, security and group contexts); connection closes by idle brokers are not
+    logged.
     """
     logger = logging.getLogger(LIBRDKAFKA_LOGGER)
     effective = logger.getEffectiveLevel() if level is None else level
     syslog = 7 if effective <= logging.DEBUG else 6 if effective <= logging.INFO else 4
-    return {"logger": logger, "log_level": syslog, "log.connection.close": False}
+    config: dict[str, Any] = {"logger": logger, "log_level": syslog, "log.connection.close": False}
+    if effective <= logging.DEBUG:  # librdkafka logs debug lines only for chosen contexts
+        config["debug"] = "broker,security,cgrp"
+    return config

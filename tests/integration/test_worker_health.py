@@ -74,6 +74,7 @@ def test_a_recovering_worker_is_alive_and_not_ready_then_ready(
             time.sleep(0.2)
         stop.set()
         watcher.join(10)
+        seen.append((*probe(port, "/livez"), *probe(port, "/readyz")))  # ready, at the end
         assert probe(port, "/livez") == (200, "ok")
         assert probe(port, "/readyz") == (200, "ok")
         assert probe(port, "/table/customer-state/c-0000001/")[0] == 404
