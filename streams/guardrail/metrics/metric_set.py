@@ -37,7 +37,7 @@ from prometheus_client import (
 from prometheus_client.exposition import start_http_server
 
 from guardrail.core.reasons import REASON_CODES
-from guardrail.core.records import ACTIONS, CHANNELS, Decision
+from guardrail.core.records import ACTIONS, CHANNELS, MESSAGE_CLASSES, Decision
 from guardrail.kafka.serde import ERROR_KINDS as SERDE_ERROR_KINDS
 
 OTHER: Final = "other"
@@ -46,6 +46,8 @@ UNKNOWN: Final = "unknown"  # info labels before the worker has set them
 # --- metric names (exposition names, as PromQL sees them) -----------------------------------
 DECISIONS: Final = "guardrail_decisions_total"
 DECISION_REASONS: Final = "guardrail_decision_reasons_total"
+DECISION_GROUPS: Final = "guardrail_decision_groups_total"
+HOLDOUT_RATIO: Final = "guardrail_holdout_ratio"
 EVENTS: Final = "guardrail_events_total"
 DECISION_LATENCY: Final = "guardrail_decision_latency_seconds"
 EVENT_TIME_LAG: Final = "guardrail_event_time_lag_seconds"
@@ -58,6 +60,8 @@ CONSUMER_LAG: Final = "guardrail_consumer_lag"
 METRIC_NAMES: Final[Mapping[str, str]] = {
     DECISIONS: "counter",
     DECISION_REASONS: "counter",
+    DECISION_GROUPS: "counter",
+    HOLDOUT_RATIO: "gauge",
     EVENTS: "counter",
     DECISION_LATENCY: "histogram",
     EVENT_TIME_LAG: "histogram",
@@ -106,6 +110,7 @@ WORKER_ERROR_KINDS: Final = (
 )
 ERROR_KINDS: Final = (*SERDE_ERROR_KINDS, *WORKER_ERROR_KINDS)
 SHADOW: Final = ("true", "false")
+HOLDOUT: Final = ("true", "false")
 MAX_PARTITIONS: Final = 10_000
 MAX_CACHED_CHILDREN: Final = 4_096  # labelled children kept per worker (see GuardrailMetrics)
 
@@ -183,6 +188,18 @@ class GuardrailMetrics:
             ["reason", "action", "channel", "shadow"],
             registry=registry,
         )
+        self.decision_groups = Counter(
+            DECISION_GROUPS,
+            "Decisions by message class and holdout group (holdout=true: the policy's holdout"
+            " rules were only recorded for this customer), and action.",
+            ["message_class", "holdout", "action"],
+            registry=registry,
+        )
+        self.holdout_ratio = Gauge(
+            HOLDOUT_RATIO,
+            "Share of customers the policy puts in the holdout group (holdout.percent / 100).",
+            registry=registry,
+        )
         self.events = Counter(
             EVENTS,
             "Events consumed, by logical topic and outcome.",
@@ -226,6 +243,9 @@ class GuardrailMetrics:
         for action in ACTIONS:
             for channel in CHANNELS:
                 self.decisions.labels(action, channel)
+            for message_class in MESSAGE_CLASSES:
+                for holdout in HOLDOUT:
+                    self.decision_groups.labels(message_class, holdout, action)
         for topic in TOPICS:
             for outcome in OUTCOMES:
                 self.events.labels(topic, outcome)
@@ -249,21 +269,38 @@ class GuardrailMetrics:
         latency_s: float,
         lag_s: float,
         channel: str | None = None,
+        message_class: str | None = None,
     ) -> None:
         """Count one decision on a recommendation from the ``recommendations`` topic.
 
-        ``channel`` is the original recommendation's channel; pass it, since a suppressed
-        decision carries no recommendation. Without it the decision's recommendation's channel
-        is used, else ``other``. ``lag_s`` below zero (a ``ts`` in the future) counts as 0.
+        ``channel`` and ``message_class`` are the original recommendation's; pass them, since
+        a suppressed decision carries no recommendation. Without them the decision's
+        recommendation's are used, else ``other``. ``lag_s`` below zero (a ``ts`` in the
+        future) counts as 0.
         """
-        if channel is None and decision.recommendation is not None:
-            channel = decision.recommendation.channel
+        final = decision.recommendation
+        if final is not None:
+            channel = channel if channel is not None else final.channel
+            message_class = message_class if message_class is not None else final.message_class
         action = decision.action
         key: tuple[object, ...] = (DECISIONS, action, channel)
         child = self._children.get(key)
         if child is None:
             labels = closed(action, ACTIONS), closed(channel, CHANNELS)
             child = self._remember(key, self.decisions.labels(*labels))
+        child.inc()
+        holdout = decision.holdout is True
+        key = (DECISION_GROUPS, message_class, holdout, action)
+        child = self._children.get(key)
+        if child is None:
+            child = self._remember(
+                key,
+                self.decision_groups.labels(
+                    closed(message_class, MESSAGE_CLASSES),
+                    "true" if holdout else "false",
+                    closed(action, ACTIONS),
+                ),
+            )
         child.inc()
         for reason in decision.reasons:
             key = (DECISION_REASONS, reason.code, action, channel, bool(reason.shadow))
@@ -302,6 +339,11 @@ class GuardrailMetrics:
         logical = logical_topic(topic)
         self.dead_letters.labels(logical, closed(error_kind, ERROR_KINDS)).inc()
         self.events.labels(logical, "dead_lettered").inc()
+
+    def set_holdout_percent(self, percent: float) -> None:
+        """The policy's holdout share (``holdout.percent``), so dashboards can compare groups
+        per customer: the hash puts that share of customers in it."""
+        self.holdout_ratio.set(min(100.0, max(0.0, float(percent))) / 100)
 
     def set_customers(self, n: int) -> None:
         """The number of customers in this worker's state store."""

@@ -357,7 +357,9 @@ class Guardrail:
             self.metrics.record_event(topic, "duplicate")
             return
         lag = time.time() - record.ts / 1000
-        self.metrics.record_decision(decision, latency, lag, channel=record.channel)
+        self.metrics.record_decision(
+            decision, latency, lag, channel=record.channel, message_class=record.message_class
+        )
 
     # -- periodic ---------------------------------------------------------------------------
 
@@ -462,6 +464,7 @@ def create_app(
     policy = policy if policy is not None else load_policy(settings.policy)
     metrics = GuardrailMetrics(registry if registry is not None else CollectorRegistry())
     metrics.set_info(policy.version, package_version())
+    metrics.set_holdout_percent(policy.holdout.percent)
     app = faust.App(settings.app_id, **faust_options(settings))
     setup_sensors(app, metrics.registry, "faust")  # faust's sensor, label lookups cached
     guardrail = Guardrail(app, settings, policy, metrics)

@@ -18,12 +18,14 @@ from guardrail.metrics.metric_set import (
     CONSUMER_LAG,
     CUSTOMERS,
     DEAD_LETTERS,
+    DECISION_GROUPS,
     DECISION_LATENCY,
     DECISION_REASONS,
     DECISIONS,
     ERROR_KINDS,
     EVENT_TIME_LAG,
     EVENTS,
+    HOLDOUT_RATIO,
     INFO,
     METRIC_NAMES,
     OUTCOMES,
@@ -125,6 +127,36 @@ def test_a_delivered_decision_takes_its_channel_from_the_recommendation(
     )
 
 
+def test_decisions_count_by_message_class_and_holdout(metrics: GuardrailMetrics) -> None:
+    treated = decision("deliver", [], message_class="transactional")
+    held = decision("deliver", [("frequency_cap", True)]).model_copy(update={"holdout": True})
+    metrics.record_decision(treated, 0.001, 1.0)
+    metrics.record_decision(held, 0.001, 1.0)
+    suppressed = decision("suppress", [("erased", False)])
+    metrics.record_decision(suppressed, 0.001, 1.0, channel="push", message_class="transactional")
+    metrics.record_decision(suppressed, 0.001, 1.0)  # no recommendation, no class given
+    groups = DECISION_GROUPS
+    assert value(metrics, groups, message_class="transactional", holdout="false",
+                 action="deliver") == 1  # fmt: skip
+    assert value(metrics, groups, message_class="marketing", holdout="true",
+                 action="deliver") == 1  # fmt: skip
+    assert value(metrics, groups, message_class="transactional", holdout="false",
+                 action="suppress") == 1  # fmt: skip
+    assert value(metrics, groups, message_class="other", holdout="false",
+                 action="suppress") == 1  # fmt: skip
+    # every closed combination exists from the start, at 0
+    assert value(metrics, groups, message_class="marketing", holdout="true",
+                 action="suppress") == 0  # fmt: skip
+
+
+def test_the_holdout_share_is_exported(metrics: GuardrailMetrics) -> None:
+    assert value(metrics, HOLDOUT_RATIO) == 0
+    metrics.set_holdout_percent(12.5)
+    assert value(metrics, HOLDOUT_RATIO) == 0.125
+    metrics.set_holdout_percent(250)
+    assert value(metrics, HOLDOUT_RATIO) == 1
+
+
 def test_negative_lag_counts_as_zero(metrics: GuardrailMetrics) -> None:
     metrics.record_decision(decision("deliver", []), 0.001, -30.0)
     assert value(metrics, EVENT_TIME_LAG + "_sum") == 0
@@ -210,6 +242,8 @@ ALLOWED: dict[str, set[str]] = {
     "channel": {*CHANNELS, "other"},
     "reason": {*REASON_CODES, "other"},
     "shadow": {"true", "false"},
+    "holdout": {"true", "false"},
+    "message_class": {"marketing", "transactional", "other"},
     "topic": {*TOPICS, "other"},
     "outcome": {*OUTCOMES, "other"},
     "error_kind": {*ERROR_KINDS, "other"},
@@ -290,7 +324,7 @@ def test_no_label_value_is_ever_customer_data(
     m = GuardrailMetrics(CollectorRegistry())
     fed: list[str] = list(SECRETS)
     for d, channel in decisions:
-        m.record_decision(d, 0.001, 10.0, channel=channel)
+        m.record_decision(d, 0.001, 10.0, channel=channel, message_class=channel)
         fed += [d.customer_id, d.rec_id, *(r.code for r in d.reasons)]
     for topic, outcome in events:
         m.record_event(topic, outcome)

@@ -258,4 +258,6 @@ class RecordPath:
         if duplicate:
             self.metrics.record_event(record.topic, "duplicate")
             return
-        self.metrics.record_decision(decision, latency, now - event.ts / 1000, event.channel)
+        self.metrics.record_decision(
+            decision, latency, now - event.ts / 1000, event.channel, event.message_class
+        )

@@ -75,6 +75,7 @@ class ConfluentWorker:
         policy = policy if policy is not None else load_policy(settings.policy)
         self.metrics = GuardrailMetrics(registry if registry is not None else CollectorRegistry())
         self.metrics.set_info(policy.version, package_version())
+        self.metrics.set_holdout_percent(policy.holdout.percent)
         registry_client = (
             serde.registry_client(settings.schema_registry_url)
             if settings.schema_registry_url
