@@ -105,6 +105,7 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(demo_dir: Path) -> None:
         assert re.search(rf"^    {action} +\d", out, re.MULTILINE), f"no {action} row:\n{out}"
     assert "1. Rewritten" in out and "none in this dataset" not in out
     assert "2. Suppressed" in out and "3. Delivered" in out
+    assert "4. Coherent rewrite" in out  # a bought item dropped with the copy naming it
     assert 'explanation   "Because you' in out
     assert "Kafka decisions = pure replay decisions: yes" in out
     # Customer ids never appear: the examples mask them.

@@ -485,6 +485,23 @@ CLEAN_BODIES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Order confirmations carrying a cross-sell (message_class transactional).
+TRANSACTIONAL_COPY = (
+    ("Your order is confirmed", "{greet} thanks for your order. The {product} goes well with it."),
+    ("Order received", "{greet} we are packing your order. Add the {product} before it ships?"),
+)
+# Flash sales that end soon (expires_at set): sent late in the evening, they are deferred by
+# quiet hours past their end and expire.
+FLASH_COPY = (
+    ("Sale ends tonight", "{greet} {label} are 30% off until midnight."),
+    ("Last hours", "{greet} the {product} is 25% off, tonight only."),
+)
+# Copy naming the item it offers by its category's last word ({word}: "toilet seats"): once
+# the customer has bought one, the item is dropped and so are these sentences; a title like
+# this suppresses.
+NAMING_TITLES = ("New {word} picked for you", "More {word} for you")
+NAMING_SENTENCES = ("Still shopping for {word}?", "Our {word} are back in stock.")
+
 # Mistaken copy: unfilled merge tags. Greetings (rewritable) and tags elsewhere (suppress).
 BAD_GREETINGS = (
     "Dear [First Name],",

@@ -91,6 +91,10 @@ DURABLE_CATS = tuple(c for c in CATALOG if DURABLE_OF[c])
 TZ_NAMES = tuple(tz for tz, _w, _c in TIMEZONES)
 UTC_I = TZ_NAMES.index("UTC")
 ALL_CHANNELS = ("email", "push", "sms", "in_app", "ad")
+# How much each kind of recommendation matters to the brand: a cart reminder may use slots a
+# policy reserves under the frequency cap (frequency_cap.reserved_slots), a generic promotion
+# may not.
+PRIORITY = {"cart": 90, "browse": 70, "purchase": 60, "life_event": 60, "batch": 50, "location": 40}
 
 
 class FastRandom(random.Random):
@@ -467,6 +471,8 @@ class Core:
         life_event: str | None = None,
         deliver_after: int | None = None,
         campaign: str | None = None,
+        message_class: str = "marketing",
+        expires_at: int | None = None,
     ) -> None:
         self.recs += 1
         self.emit(
@@ -487,8 +493,13 @@ class Core:
                 "based_on": based_on,
                 "life_event": life_event,
                 "deliver_after": deliver_after,
+                "message_class": message_class,
+                "priority": PRIORITY[trigger],
+                "expires_at": expires_at,
             },
         )
+        if message_class == "transactional":
+            return  # never counts toward caps or duplicates
         c.recs.append((ts, channel, tuple(s for s, _ in items)))
         if len(c.recs) > 6:
             del c.recs[0]

@@ -21,9 +21,12 @@ from guardrail.generate.catalog import (
     CONSUMABLE,
     CREEPY_SENTENCES,
     CREEPY_TAIL,
+    FLASH_COPY,
     GIFTABLE,
     LIFE_COPY,
     LIFE_EVENTS,
+    NAMING_SENTENCES,
+    NAMING_TITLES,
     PLACES,
     SENSITIVE_COPY,
     THIRD_PARTY_COPY,
@@ -73,6 +76,15 @@ def already_purchased(g: Core, t: int) -> None:
     if rng.random() < 0.4:  # one good item next to the bad one: the rule drops only the bad
         items += g.clean_items(c, ts, COMPLEMENTS.get(cat, ()), 1)
     title, body = _copy(g, c, "purchase", item, CATALOG[cat][0])
+    if len(items) > 1 and rng.random() < 0.7:
+        # Copy naming the re-offered item by its category word: a coherent rewrite drops that
+        # sentence and keeps the one about the other item; a title naming it suppresses.
+        word = cat.rsplit("/", 1)[-1].replace("-", " ")
+        sentence = fill(rng.choice(NAMING_SENTENCES), word=word)
+        other = _names(*items[1])[0]
+        body = f"{g.greet(c)} {sentence[0].lower()}{sentence[1:]} The {other} goes well with it."
+        if rng.random() < 0.3:
+            title = fill(rng.choice(NAMING_TITLES), word=word)
     g.rec(c, ts, g.channel(c, ts), "purchase", items, title, body, ["purchase_history"], [eid])
 
 
@@ -294,7 +306,9 @@ def too_granular(g: Core, t: int) -> None:
         sentence, product=name, label=label, clock=rng.choice(CLOCKS), place=place, query=query
     )
     tail = fill(rng.choice(CREEPY_TAIL), label=label.capitalize())
-    body = f"{g.greet(c)} {text[0].lower()}{text[1:]} {tail}".strip()
+    # The greeting stays when its sentence is dropped; an unfilled one is repaired first.
+    greet = BAD_GREETINGS[0] if rng.random() < 0.2 else g.greet(c)
+    body = f"{greet} {text[0].lower()}{text[1:]} {tail}".strip()
     title = fill(rng.choice(CLEAN_TITLES["batch"]), product=name, label=label)
     g.rec(c, ts, g.channel(c, ts), "batch", items, title, body, ["browsing"], based_on)
 
@@ -340,6 +354,26 @@ def quiet_hours(g: Core, t: int) -> None:
         [],
         campaign=f"cmp-flash-{rng.randint(1, 40):02d}",
     )
+
+
+def expired(g: Core, t: int) -> None:
+    """A flash sale proposed late in the evening that ends before quiet hours do."""
+    rng = g.rng
+    c = g.pick(t, night=True)
+    ts = g.begin(c, t)
+    ts = g.next_local(c.known_tzi(), ts, 21, 23) + rng.randint(0, 50) * MINUTE
+    ch = rng.choice([ch for ch in ("push", "sms") if ch not in c.opt_outs] or ["push"])
+    items = g.clean_items(c, ts)
+    name, label = _names(*items[0])
+    title, template = rng.choice(FLASH_COPY)
+    body = fill(template, greet=g.greet(c), product=name, label=label)
+    # Mostly ends at midnight-ish (expired once deferred to 08:00); sometimes ends at noon next
+    # day (only deferred).
+    ends = ts + (rng.randint(60, 180) if rng.random() < 0.8 else rng.randint(14, 16) * 60) * MINUTE
+    g.rec(
+        c, ts, ch, "batch", items, title, body, ["purchase_history"], [],
+        campaign=f"cmp-flash-{rng.randint(1, 40):02d}", expires_at=ends,
+    )  # fmt: skip
 
 
 def personalization_opt_out(g: Core, t: int) -> None:
@@ -420,6 +454,7 @@ FAILURES: dict[str, Callable[[Core, int], None]] = {
         too_granular,
         too_soon,
         quiet_hours,
+        expired,
         personalization_opt_out,
         channel_opt_out,
         erased,

@@ -33,6 +33,7 @@ from guardrail.generate.catalog import (
     GIFTABLE,
     LIFE_COPY,
     PLACES,
+    TRANSACTIONAL_COPY,
 )
 from guardrail.generate.customers import (
     DAY,
@@ -269,6 +270,17 @@ class _Generator(Core):
                 rng.choice(CLEAN_BODIES[key]), greet=greet, product=name, label=label, noun=noun
             )
         ch = self.channel(c, ts)
+        if trigger == "purchase" and rng.random() < 0.5:
+            # A cross-sell inside the order confirmation: transactional, any hour, uncapped.
+            title, template = rng.choice(TRANSACTIONAL_COPY)
+            body = fill(template, greet=greet, product=name)
+            if "push" not in c.opt_outs and rng.random() < 0.3:
+                ch = "push"  # even at night: transactional messages skip quiet hours
+            self.rec(
+                c, ts, ch, trigger, items, title, body, sources, based_on,
+                message_class="transactional",
+            )  # fmt: skip
+            return
         after = None
         if ch in ("email", "ad") and rng.random() < 0.15:
             after = self.next_local(c.known_tzi(), ts + HOUR, 9, 18)

@@ -469,7 +469,7 @@ def demo(
 
     Fetches Kafka on first use (java and mvn needed), starts a broker and a worker, streams a
     generated dataset with every failure family through them, then prints decisions by
-    action and reason, three before/after examples, a check against the pure replay, and
+    action and reason, four before/after examples, a check against the pure replay, and
     stage timings. Stops what it started, also on Ctrl-C.
     """
     if stop_only:

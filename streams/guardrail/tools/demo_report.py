@@ -87,6 +87,17 @@ class Examples:
     rewrite: Decision | None
     suppression: Decision | None
     delivery: Decision | None
+    coherent: Decision | None = None  # a rewrite that dropped copy naming a dropped item
+
+
+# The detail a coherent rewrite adds to the reason that dropped the item (core/coherence.py).
+_COHERENT = "naming a dropped item"
+
+
+def _is_coherent_rewrite(decision: Decision) -> bool:
+    return decision.action == "rewrite" and any(
+        _COHERENT in r.detail and not r.shadow for r in decision.reasons
+    )
 
 
 def _changed_fields(before: Recommendation, after: Recommendation | None) -> list[str]:
@@ -106,14 +117,18 @@ def choose_examples(
 
     A rewrite that changes the most fields (copy changes count double); a suppression with an
     intrusive reason first, then mistaken, consent, repetitive, more reasons first; a delivery
-    triggered by a purchase it names ("Because you bought ..."), else any explanation.
+    triggered by a purchase it names ("Because you bought ..."), else any explanation; and the
+    first coherent rewrite (an item dropped together with the copy naming it).
     """
     best_rewrite: tuple[tuple[int, int], Decision] | None = None
     best_suppress: tuple[tuple[int, int], Decision] | None = None
     delivery: Decision | None = None
     fallback_delivery: Decision | None = None
+    coherent: Decision | None = None
     for decision in decisions:
         original = originals.get(decision.rec_id)
+        if coherent is None and original is not None and _is_coherent_rewrite(decision):
+            coherent = decision
         if decision.action == "rewrite" and original is not None:
             changed = _changed_fields(original, decision.recommendation)
             copy = sum(1 for name in changed if name in ("title", "body"))
@@ -147,6 +162,7 @@ def choose_examples(
         rewrite=best_rewrite[1] if best_rewrite else None,
         suppression=best_suppress[1] if best_suppress else None,
         delivery=delivery or fallback_delivery,
+        coherent=coherent,
     )
 
 
@@ -203,7 +219,7 @@ def _reasons(decision: Decision) -> list[str]:
 
 
 def examples_text(examples: Examples, originals: dict[str, Recommendation]) -> str:
-    """The three before/after examples, each with its reasons."""
+    """The before/after examples, each with its reasons."""
     lines = [heading("Before / after")]
     if examples.rewrite is not None:
         original = originals[examples.rewrite.rec_id]
@@ -228,6 +244,16 @@ def examples_text(examples: Examples, originals: dict[str, Recommendation]) -> s
         lines += _wrap("explanation", _quoted(delivery.explanation), 5)
     else:
         lines += ["", "3. Delivered with an explanation: none in this dataset"]
+    coherent = examples.coherent
+    if coherent is not None and coherent.recommendation is not None:
+        original = originals[coherent.rec_id]
+        what = "Coherent rewrite: a bought item dropped, and the copy naming it with it"
+        lines += _header(4, what, original)
+        lines += _reasons(coherent)
+        lines += ["   before", *_copy_lines(original, 5)]
+        lines += ["   after", *_copy_lines(coherent.recommendation, 5, original)]
+    else:
+        lines += ["", "4. Coherent rewrite: none in this dataset"]
     return "\n".join(lines)
 
 

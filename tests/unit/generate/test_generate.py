@@ -272,3 +272,32 @@ def test_cli_rejects_bad_values(args: list[str]) -> None:
     result = CliRunner().invoke(main, ["generate", *args])
     assert result.exit_code == 2
     assert "Invalid value" in result.output
+
+
+def test_every_contract_v2_case_is_generated(default_stream: list[dict]) -> None:
+    from guardrail.core.policy import default_policy
+    from guardrail.core.replay import Replayer
+
+    recs = _recs(default_stream)
+    transactional = [r for r in recs if r["message_class"] == "transactional"]
+    assert transactional and all(r["trigger"] == "purchase" for r in transactional)
+    assert any(r["channel"] == "push" for r in transactional)
+    assert {r["priority"] for r in recs} >= {90, 50}  # cart reminders over generic promotions
+    assert any(r["expires_at"] is not None for r in recs)
+    assert any(r["title"] and r["title"].startswith("New ") for r in recs)  # naming titles
+    assert any(r["body"].startswith("Dear [First Name], we") for r in recs)
+    lines = [json.dumps(e) for e in default_stream]
+    decisions = list(Replayer(default_policy()).replay_lines(lines))
+    details = [r.detail for d in decisions for r in d.reasons]
+    codes = Counter(r.code for d in decisions for r in d.reasons)
+    assert codes["expired"] > 0
+    assert any("naming a dropped item" in detail for detail in details)
+    assert any("the title names a dropped item" in detail for detail in details)
+    kept_greeting = [
+        d
+        for d in decisions
+        if d.recommendation is not None
+        and any(r.code == "too_granular" for r in d.reasons)
+        and d.recommendation.body.startswith(("Hi ", "Hello", "Hey ", "Dear "))
+    ]
+    assert kept_greeting
