@@ -1,14 +1,21 @@
 """Properties of the decision core over generated streams of a few customers, SKUs and
 categories: determinism, replay in pieces with the state carried over through its changelog
-JSON, and suppressed recommendations never counting toward caps or duplicates."""
+JSON, suppressed and transactional recommendations never counting toward caps or duplicates,
+and a stable holdout group."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factories import profile, rec
-from guardrail.core.engine import Engine
+from guardrail.core.engine import Engine, in_holdout
 from guardrail.core.policy import Policy, default_policy, policy_from_mapping
 from guardrail.core.records import (
     Decision,
@@ -24,7 +31,7 @@ from guardrail.core.state import (
     state_from_json,
     state_to_json,
 )
-from strategies import CUSTOMERS, event_streams
+from strategies import CHANNELS, CUSTOMERS, event_streams, items
 
 POLICY = default_policy()
 PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -33,6 +40,15 @@ PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[Healt
 # The caps property is about rules, not about how many rec_ids fit in the redelivery memo: the
 # suppressed extras must not push a real recommendation's memo out (both are by count).
 ROOMY = policy_from_mapping({"state": {"max_remembered_rec_ids": 10_000}}, "<roomy memo>")
+# Every v2 setting in play: half the customers held out, a reserved slot under the cap.
+V2 = policy_from_mapping(
+    {
+        "holdout": {"percent": 50, "salt": "prop"},
+        "rules": {"frequency_cap": {"reserved_slots": 1}},
+        "state": {"max_remembered_rec_ids": 10_000},
+    },
+    "<v2>",
+)
 
 
 def replay(
@@ -70,17 +86,17 @@ def _json(decision: Decision | None) -> str | None:
 
 
 @PROPERTY
-@given(event_streams(), st.data())
+@given(event_streams(), st.data(), st.sampled_from([POLICY, V2]))
 def test_replay_in_two_halves_through_the_changelog_equals_one_go(
-    events: list[Event], data: st.DataObject
+    events: list[Event], data: st.DataObject, policy: Policy
 ) -> None:
     cut = data.draw(st.integers(min_value=0, max_value=len(events)))
-    whole = replay(events)
+    whole = replay(events, policy=policy)
     first: dict[str, CustomerState] = {}
-    decisions = replay(events[:cut], first)
+    decisions = replay(events[:cut], first, policy)
     changelog = {customer: state_to_json(state) for customer, state in first.items()}
     restored = {customer: state_from_json(blob) for customer, blob in changelog.items()}
-    decisions += replay(events[cut:], restored)
+    decisions += replay(events[cut:], restored, policy)
     assert decisions == whole
 
 
@@ -176,3 +192,100 @@ def test_redelivered_events_change_nothing(events: list[Event], data: st.DataObj
 
 def done_recs(events: list[Event], committed: int, done: int) -> int:
     return sum(1 for e in events[committed:done] if isinstance(e, Recommendation))
+
+
+@st.composite
+def streams_with_transactional_extras(draw: st.DrawFn) -> Streams:
+    """A stream; the same stream with extra transactional recommendations (any channel, SKUs
+    the stream also recommends) between its events; and the extras' rec_ids."""
+    base = draw(event_streams())
+    extended: list[Event] = []
+    extra_ids: set[str] = set()
+    for event in base:
+        if draw(st.integers(0, 1)) == 0:
+            extra = rec(
+                customer=draw(st.sampled_from(CUSTOMERS)),
+                ts=event.ts,
+                channel=draw(st.sampled_from(CHANNELS)),
+                trigger=draw(st.sampled_from(("purchase", "cart", "browse"))),
+                items=draw(items),
+                message_class="transactional",
+                data_sources=(),
+            )
+            extra_ids.add(extra.rec_id)
+            extended.append(extra)
+        extended.append(event)
+    return base, extended, extra_ids
+
+
+EXEMPT = {"frequency_cap", "duplicate_recommendation", "too_soon", "quiet_hours"}
+
+
+@PROPERTY
+@given(streams_with_transactional_extras(), st.sampled_from([ROOMY, V2]))
+def test_transactional_recommendations_never_change_a_later_decision(
+    streams: Streams, policy: Policy
+) -> None:
+    base, extended, extra_ids = streams
+    without = replay(base, policy=policy)
+    replayer = Replayer(policy)
+    others: list[str] = []
+    for event in extended:
+        decision = replayer.apply(event)
+        if decision is None:
+            continue
+        if decision.rec_id in extra_ids:
+            assert not EXEMPT & {r.code for r in decision.reasons}
+        else:
+            others.append(decision_to_json(decision))
+    assert others == without
+
+
+@PROPERTY
+@given(
+    st.lists(st.text(max_size=24), min_size=1, max_size=30),
+    st.text(max_size=12),
+    st.floats(min_value=0, max_value=100, allow_nan=False),
+)
+def test_holdout_membership_is_the_contract_hash_and_the_same_every_time(
+    customers: list[str], salt: str, percent: float
+) -> None:
+    holdout = policy_from_mapping({"holdout": {"percent": percent, "salt": salt}}).holdout
+    again = policy_from_mapping({"holdout": {"percent": percent, "salt": salt}}).holdout
+    for customer in customers:
+        digest = hashlib.sha256((salt + customer).encode("utf-8")).hexdigest()
+        expected = int(digest[:8], 16) % 10000 < percent * 100
+        assert in_holdout(customer, holdout) is expected
+        assert in_holdout(customer, again) is expected
+
+
+@PROPERTY
+@given(event_streams())
+def test_the_holdout_flag_is_the_same_in_every_run(events: list[Event]) -> None:
+    first = [json.loads(d) for d in replay(events, policy=V2)]
+    second = [json.loads(d) for d in replay(events, policy=V2)]
+    assert [d["holdout"] for d in first] == [d["holdout"] for d in second]
+    for decision in first:
+        assert decision["holdout"] is in_holdout(decision["customer_id"], V2.holdout)
+
+
+def test_holdout_membership_is_the_same_in_another_process() -> None:
+    """Stable across runs: another interpreter (another hash seed) puts the same customers in."""
+    customers = [f"cust-{i}" for i in range(500)] + ["ünï", "", "c 1"]
+    code = (
+        "import json, sys\n"
+        "from guardrail.core.engine import in_holdout\n"
+        "from guardrail.core.policy import policy_from_mapping\n"
+        "h = policy_from_mapping({'holdout': {'percent': 37.5, 'salt': 's'}}).holdout\n"
+        "print(json.dumps([in_holdout(c, h) for c in json.load(sys.stdin)]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(customers),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
+    here = policy_from_mapping({"holdout": {"percent": 37.5, "salt": "s"}}).holdout
+    assert json.loads(out.stdout) == [in_holdout(c, here) for c in customers]

@@ -87,6 +87,9 @@ def recommendation(draw: st.DrawFn, ts: int, based_on: list[str]) -> Event:
         ),
         based_on=draw(st.lists(st.sampled_from(based_on), max_size=2)) if based_on else (),
         life_event=draw(st.sampled_from((None, "wedding"))),
+        message_class=draw(st.sampled_from(("marketing", "marketing", "transactional"))),
+        priority=draw(st.sampled_from((10, 50, 90))),
+        expires_at=draw(st.sampled_from((None, None, ts + hours(1), ts + hours(12)))),
     )
 
 
