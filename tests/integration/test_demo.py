@@ -146,3 +146,33 @@ def test_keep_running_leaves_the_stack_up_until_demo_stop(demo_dir: Path) -> Non
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped the demo worker" in stopped.stderr
     _assert_stopped(data_dir, [port, port + 1, metrics_port], pids)
+
+
+def test_demo_foreign_ingests_a_brands_own_topics_and_decides(demo_dir: Path) -> None:
+    port, _controller, metrics_port = free_ports(3)
+    data_dir = demo_dir / "foreign"
+    result = _demo(
+        "--foreign",
+        "--customers",
+        "40",
+        "--events",
+        "800",
+        "--port",
+        str(port),
+        "--metrics-port",
+        str(metrics_port),
+        "--data-dir",
+        str(data_dir),
+        cwd=demo_dir,
+    )
+    out, err = result.stdout, result.stderr
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{out}\nstderr:\n{err}"
+    counts = dict(re.findall(r"^      (\w[\w' ]+?) +([\d,]+)$", out + err, re.M))
+    assert int(counts["purchase"]) > 0 and int(counts["browsing"]) > 0
+    assert counts["purchase on the key's partition"] == counts["purchase"]
+    assert counts["browsing on the key's partition"] == counts["browsing"]
+    assert counts["dead letters"] == "2"
+    assert "every ingested record on its key's murmur2 partition: yes" in out
+    assert "Kafka decisions = pure replay decisions: yes" in out
+    assert (data_dir / "mapping.yaml").is_file() and (data_dir / "ingest.log").is_file()
+    assert not port_in_use(port) and not port_in_use(metrics_port)

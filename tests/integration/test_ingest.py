@@ -22,10 +22,10 @@ from guardrail.config import Settings
 from guardrail.core.records import Browsing, DeadLetter, Purchase
 from guardrail.devstack.kafka import LocalKafka
 from guardrail.devstack.registry import LocalRegistry
+from guardrail.ingest.process import IngestProcess
 from guardrail.kafka import serde
 from guardrail.pipeline.partitioning import partition_for
 from helpers import read_topic
-from ingest_helpers import IngestProcess
 from kafka_helpers import worker_settings
 
 pytestmark = pytest.mark.integration

@@ -98,6 +98,8 @@ class Stack:
     data_dir: Path
     kafka: LocalKafka | None = None
     worker: WorkerProcess | None = None
+    # other child processes with a stop() (guardrail ingest, for --foreign)
+    extra: list[Any] = field(default_factory=list)
     stages: list[tuple[str, float, str]] = field(default_factory=list)
 
     @contextlib.contextmanager
@@ -108,6 +110,9 @@ class Stack:
         self.stages.append((name, time.monotonic() - started, "; ".join(notes)))
 
     def stop(self) -> None:
+        for process in self.extra:
+            process.stop()
+        self.extra.clear()
         if self.worker is not None and self.worker.process is not None:
             pid, started = self.worker.process.pid, time.monotonic()
             if self.worker.running:
@@ -244,14 +249,8 @@ def _clean_env() -> None:
             del os.environ[name]
 
 
-def run_demo(opts: DemoOptions, stack: Stack) -> bool:
-    """Everything up to the report; returns whether Kafka agreed with the pure replay."""
-    from guardrail.core.policy import load_policy
-    from guardrail.core.replay import Replayer
-    from guardrail.generate.stream import GeneratorConfig, generate_lines
-    from guardrail.kafka.replay import parse_events
-    from guardrail.kafka.topics import all_topics, ensure_topics
-
+def start_stack(opts: DemoOptions, stack: Stack) -> Settings:
+    """Kafka fetched and started (steps 1-2); the demo worker's settings."""
     data_dir = opts.data_dir
     _clean_env()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -286,6 +285,21 @@ def run_demo(opts: DemoOptions, stack: Stack) -> bool:
         # waits up to 30 s (not 2 s) for every topic to catch up before it releases an event.
         max_hold_ms=DEMO_MAX_HOLD_MS,
     )
+    return settings
+
+
+def run_demo(opts: DemoOptions, stack: Stack) -> bool:
+    """Everything up to the report; returns whether Kafka agreed with the pure replay."""
+    from guardrail.core.policy import load_policy
+    from guardrail.core.replay import Replayer
+    from guardrail.generate.stream import GeneratorConfig, generate_lines
+    from guardrail.kafka.replay import parse_events
+    from guardrail.kafka.topics import all_topics, ensure_topics
+
+    data_dir = opts.data_dir
+    settings = start_stack(opts, stack)
+    metrics_port = settings.metrics_port
+    port = stack.kafka.port if stack.kafka is not None else 0
     with stack.stage("create topics") as notes:
         _step(3, "creating topics")
         partitions = ensure_topics(settings)
@@ -453,6 +467,13 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
     show_default=True,
     help="Seconds to wait for the broker, the worker, and the decisions each.",
 )
+@click.option(
+    "--foreign",
+    is_flag=True,
+    help="A brand's own topics instead: orders and clicks in its own shapes, keyed by order "
+    "or click id, librdkafka's default partitioner; `guardrail ingest` maps them into the "
+    "contract's topics (docs/integration.md).",
+)
 def demo(
     customers: int,
     events: int,
@@ -464,6 +485,7 @@ def demo(
     keep_running: bool,
     stop_only: bool,
     timeout: float,
+    foreign: bool,
 ) -> None:
     """Run the guardrail end to end on a local Kafka and show what it decides and why.
 
@@ -472,6 +494,8 @@ def demo(
     action and reason, four before/after examples, a check against the pure replay, and
     stage timings. Stops what it started, also on Ctrl-C.
     """
+    if foreign and keep_running:
+        raise click.UsageError("--keep-running does not apply with --foreign")
     if stop_only:
         if not stop_kept(data_dir):
             _say(f"nothing to stop: no demo stack is running from {data_dir}")
@@ -484,7 +508,12 @@ def demo(
     same, completed, interrupted = False, False, False
     failure: Exception | None = None
     try:
-        same = run_demo(opts, stack)
+        if foreign:
+            from guardrail.tools.foreign_demo import run_foreign_demo
+
+            same = run_foreign_demo(opts, stack)
+        else:
+            same = run_demo(opts, stack)
         completed = True
     except KeyboardInterrupt:
         interrupted = True
