@@ -1,4 +1,4 @@
-"""Run `guardrail ingest` as a child process for the tests and the demo's checks."""
+"""Run `guardrail ingest` as a child process: for `guardrail demo --foreign` and the tests."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from pathlib import Path
 
 from guardrail.config import Settings
 from guardrail.devstack.kafka import free_port
+from guardrail.errors import ProcessFailed
 from guardrail.worker.process import settings_env
 
 
 class IngestProcess:
+    """One `guardrail ingest` with its own log file and metrics port (``port``)."""
+
     def __init__(self, settings: Settings, mapping: Path, log_path: Path, group: str) -> None:
         self.port = free_port()
         self.log_path = log_path
@@ -50,9 +53,14 @@ class IngestProcess:
         deadline = time.monotonic() + timeout
         while self.probe("/readyz") != 200:
             if self.process.poll() is not None:
-                raise AssertionError(f"ingest exited:\n{self.log_path.read_text()[-3000:]}")
-            assert time.monotonic() < deadline, self.log_path.read_text()[-3000:]
+                raise ProcessFailed("ingest exited", detail=self.tail())
+            if time.monotonic() > deadline:
+                raise ProcessFailed(f"ingest not ready after {timeout:g} s", detail=self.tail())
             time.sleep(0.2)
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout: float = 30.0) -> int:
         if self.process.poll() is None:
