@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # of old data (the golden files, a backfill) must decide, not be dead-lettered.
     max_future_ms: int = Field(86_400_000, ge=0)
     max_past_ms: int = Field(0, ge=0)
+    # A ts below this (epoch ms; default 1973-03-03) is a time in seconds, not milliseconds:
+    # dead-lettered as ts_out_of_range. 0 = off.
+    min_ts_ms: int = Field(100_000_000_000, ge=0)
     security_protocol: SecurityProtocol = "PLAINTEXT"
     sasl_mechanism: SaslMechanism = "PLAIN"
     sasl_username: str | None = None

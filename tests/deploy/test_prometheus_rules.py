@@ -33,6 +33,7 @@ EXPECTED_ALERTS = {
     "GuardrailEventTimeLagHigh",
     "GuardrailPolicyVersionsDiffer",
     "GuardrailRebalanceStorm",
+    "GuardrailWrongPartition",
 }
 
 

@@ -95,6 +95,9 @@ def cases(codec: serde.Codec, settings: Settings) -> list[Case]:
              js({"event_id": "e-old", "customer_id": "c-bad-past", "ts": 1_000_000_000_000,
                  "action": "view"}),
              "ts_out_of_range", "max_past_ms"),
+        Case("seconds_ts", "recommendation", b"c-bad-seconds",
+             js(rec_doc("c-bad-seconds", "r-seconds", ts=NOW // 1000)),
+             "ts_out_of_range", "min_ts_ms"),
         Case("unknown_timezone", "profile", b"c-bad-tz", js(profile),
              "invalid_record", "unknown IANA timezone"),
         Case("timezone_folder", "profile", b"c-bad-tz-folder",
@@ -106,7 +109,8 @@ def cases(codec: serde.Codec, settings: Settings) -> list[Case]:
 
 NAMES = (
     "garbage", "text", "unknown_schema_id", "truncated_avro", "wrong_shape", "missing_field",
-    "unknown_enum", "key_mismatch", "oversized", "future_ts", "past_ts", "unknown_timezone",
+    "unknown_enum", "key_mismatch", "oversized", "future_ts", "past_ts", "seconds_ts",
+    "unknown_timezone",
     "timezone_folder", "tombstone",
 )  # fmt: skip
 

@@ -106,7 +106,8 @@ OUTCOMES: Final = ("decided", "signal", "dead_lettered", "duplicate")
 WORKER_ERROR_KINDS: Final = (
     "key_mismatch",  # the message key is not the record's customer_id
     "internal_error",  # the record was valid but deciding on it raised
-    "ts_out_of_range",  # event time too far ahead of (or behind) the wall clock
+    "ts_out_of_range",  # event time too far ahead of (or behind) the wall clock, or in seconds
+    "wrong_partition",  # the record is not on the partition murmur2(key) picks
 )
 ERROR_KINDS: Final = (*SERDE_ERROR_KINDS, *WORKER_ERROR_KINDS)
 SHADOW: Final = ("true", "false")

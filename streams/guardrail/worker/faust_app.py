@@ -33,6 +33,8 @@ from guardrail.metrics.faust_sensor import setup_sensors
 from guardrail.metrics.metric_set import GuardrailMetrics, package_version
 from guardrail.pipeline.acks import InOrderAcks
 from guardrail.pipeline.hold import RECOMMENDATION_RANK, SIGNAL_RANK, PartitionOrderer
+from guardrail.pipeline.partitioning import wrong_partition
+from guardrail.pipeline.timecheck import seconds_problem
 from guardrail.worker import rebalance, send_failures
 
 log = logging.getLogger(__name__)
@@ -263,6 +265,11 @@ class Guardrail:
                     event, "key_mismatch", "key_mismatch: message key is not the customer_id"
                 )
                 return None
+            # never decide against another partition's state (pipeline.partitioning)
+            wrong = wrong_partition(message.key, message.partition, self.settings.partitions)
+            if wrong is not None:
+                await self._dead_letter(event, "wrong_partition", wrong)
+                return None
             problem = self._ts_problem(record.ts)
             if problem is not None:
                 await self._dead_letter(event, "ts_out_of_range", f"ts_out_of_range: {problem}")
@@ -272,6 +279,9 @@ class Guardrail:
 
     def _ts_problem(self, ts: int) -> str | None:
         """Why event time ``ts`` is implausible against the wall clock, or None (limits: 0=off)."""
+        seconds = seconds_problem(ts, self.settings.min_ts_ms)
+        if seconds is not None:
+            return seconds
         now = int(time.time() * 1000)
         ahead, behind = self.settings.max_future_ms, self.settings.max_past_ms
         if ahead and ts > now + ahead:

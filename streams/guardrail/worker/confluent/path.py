@@ -18,6 +18,8 @@ from guardrail.core.state import EMPTY_STATE, state_from_json, state_to_json
 from guardrail.kafka import serde
 from guardrail.metrics.metric_set import GuardrailMetrics
 from guardrail.pipeline.hold import RECOMMENDATION_RANK, SIGNAL_RANK, PartitionOrderer
+from guardrail.pipeline.partitioning import wrong_partition
+from guardrail.pipeline.timecheck import seconds_problem
 from guardrail.worker.confluent.offsets import Positions
 from guardrail.worker.confluent.store import PartitionStore
 
@@ -180,6 +182,11 @@ class RecordPath:
                     now,
                 )
                 return None
+            # never decide against another partition's state (pipeline.partitioning)
+            wrong = wrong_partition(record.key, record.partition, self.settings.partitions)
+            if wrong is not None:
+                self._dead_letter(record, "wrong_partition", wrong, now)
+                return None
             problem = self._ts_problem(event.ts, now)
             if problem is not None:
                 self._dead_letter(record, "ts_out_of_range", f"ts_out_of_range: {problem}", now)
@@ -188,6 +195,9 @@ class RecordPath:
         return None  # pragma: no cover
 
     def _ts_problem(self, ts: int, now: float) -> str | None:
+        seconds = seconds_problem(ts, self.settings.min_ts_ms)
+        if seconds is not None:
+            return seconds
         wall = int(now * 1000)
         ahead, behind = self.settings.max_future_ms, self.settings.max_past_ms
         if ahead and ts > wall + ahead:
