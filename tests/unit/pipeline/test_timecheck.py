@@ -11,8 +11,7 @@ DEFAULT = Settings().min_ts_ms
 def test_a_time_in_seconds_is_refused_by_default() -> None:
     problem = seconds_problem(1_795_846_190, DEFAULT)
     assert problem == (
-        "ts 1795846190 is below min_ts_ms=100000000000: a time in seconds, not epoch "
-        "milliseconds?"
+        "ts 1795846190 is below min_ts_ms=100000000000: a time in seconds, not epoch milliseconds?"
     )
 
 
