@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, field_validator
 
 Channel = Literal["email", "push", "sms", "in_app", "ad"]
 Trigger = Literal["batch", "browse", "cart", "purchase", "location", "life_event"]
@@ -28,8 +28,14 @@ TRIGGERS: tuple[Trigger, ...] = ("batch", "browse", "cart", "purchase", "locatio
 ACTIONS: tuple[Action, ...] = ("deliver", "rewrite", "suppress")
 MESSAGE_CLASSES: tuple[MessageClass, ...] = ("marketing", "transactional")
 
+# Scalars are strict: a number, a boolean or a timestamp written as a string ("ts":
+# "1795846190334", "gift": "yes") is refused, in JSON and in Avro alike, never coerced. A
+# float field takes an integer (JSON has one number type); an int field refuses 1.0 and true.
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+Bool = Annotated[bool, Strict()]
 # Epoch milliseconds. Bounded to years 1970..2200 so a seconds/microseconds mix-up is refused.
-EpochMillis = Annotated[int, Field(ge=0, le=7_258_118_400_000)]
+EpochMillis = Annotated[int, Strict(), Field(ge=0, le=7_258_118_400_000)]
 
 
 class _Record(BaseModel):
@@ -39,8 +45,8 @@ class _Record(BaseModel):
 class PurchaseItem(_Record):
     sku: str
     category: str
-    quantity: int = 1
-    price: float = 0.0
+    quantity: Int = 1
+    price: Float = 0.0
 
 
 class Purchase(_Record):
@@ -49,16 +55,16 @@ class Purchase(_Record):
     ts: EpochMillis
     order_id: str
     items: tuple[PurchaseItem, ...]
-    gift: bool = False
+    gift: Bool = False
 
 
 class Location(_Record):
     event_id: str
     customer_id: str
     ts: EpochMillis
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    accuracy_m: float | None = None
+    lat: Float = Field(ge=-90, le=90)
+    lon: Float = Field(ge=-180, le=180)
+    accuracy_m: Float | None = None
     place_id: str | None = None
     place_name: str | None = None
 
@@ -76,9 +82,9 @@ class Browsing(_Record):
 class Consent(_Record):
     """A customer's consent. Missing fields take the contract's consent defaults."""
 
-    personalization: bool = True
-    location_marketing: bool = False
-    third_party_data: bool = False
+    personalization: Bool = True
+    location_marketing: Bool = False
+    third_party_data: Bool = False
     sensitive_categories: tuple[str, ...] = ()
 
 
@@ -93,7 +99,7 @@ class Profile(_Record):
     consent: Consent | None = None
     channel_opt_outs: tuple[Channel, ...] | None = None
     declared_life_events: tuple[str, ...] | None = None
-    erase: bool = False
+    erase: Bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -147,7 +153,7 @@ class Reason(_Record):
     code: str
     detail: str
     # Set when the rule runs in shadow mode: recorded, but it did not change the action.
-    shadow: bool = False
+    shadow: Bool = False
 
 
 class Decision(_Record):
@@ -165,8 +171,8 @@ class Decision(_Record):
 
 class DeadLetter(_Record):
     source_topic: str
-    partition: int
-    offset: int
+    partition: Int
+    offset: Int
     key: bytes | None = None
     value: bytes | None = None
     error: str
