@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from guardrail.core.patterns import UnsafePattern, compile_policy_pattern
 from guardrail.core.reasons import BY_CODE, HOLDOUT_ALLOWED, REASON_CODES, Mode
 from guardrail.core.records import Channel, Consent, Trigger
 from guardrail.core.validation import problems
@@ -40,9 +41,11 @@ MINUTE_MS = 60_000
 def _check_patterns(patterns: list[str]) -> list[str]:
     for i, pattern in enumerate(patterns):
         try:
-            re.compile(pattern)
+            compile_policy_pattern(pattern)
         except re.error as exc:
             raise ValueError(f"item {i}: bad regular expression {pattern!r}: {exc}") from exc
+        except UnsafePattern as exc:
+            raise ValueError(f"item {i}: regular expression {pattern!r} {exc}") from None
     return patterns
 
 

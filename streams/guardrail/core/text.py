@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Literal, TypeVar
 
+from guardrail.core.patterns import compile_policy_pattern, is_backtracking_engine
 from guardrail.core.policy import TooGranular, UnresolvedPlaceholder
 from guardrail.core.sentences import alternation, drop_sentences, greeting_pattern
 
@@ -65,29 +66,49 @@ class _TagScanner:
     The patterns are joined into one alternation of non-capturing groups when none of them
     has a group of its own (so no backreference can shift); ``re`` then scans for the set of
     first characters ("[", "{", "$", ...), which is several times faster than one by one.
+    A pattern that starts with a character past Latin-1 (a full-width bracket) would turn
+    that fast first-character scan off for all of them: it is kept apart and run only on text
+    that holds its first character.
     """
 
-    __slots__ = ("_combined", "_gates", "_single")
+    __slots__ = ("_combined", "_gates", "_single", "_wide")
 
     def __init__(self, patterns: Sequence[str], flags: int = 0) -> None:
-        compiled = [re.compile(p, flags) for p in patterns]
+        # re, or RE2 for a pattern that could backtrack catastrophically (core.patterns)
+        ignore_case = bool(flags & re.IGNORECASE)
         gates = [_gate(p) for p in patterns]
         # None: some pattern has no gate, so every text must be scanned.
         self._gates: tuple[Gate, ...] | None = None if () in gates else tuple(gates)
+        self._wide: list[tuple[str, Any]] = []
+        narrow: list[str] = []
+        for p in patterns:
+            lead = _wide_lead(p, ignore_case)
+            if lead is None:
+                narrow.append(p)
+            else:
+                self._wide.append((lead, compile_policy_pattern(p, ignore_case)))
+        compiled: list[Any] = [compile_policy_pattern(p, ignore_case) for p in narrow]
         self._combined: re.Pattern[str] | None = None
-        self._single: list[re.Pattern[str]] = []
-        if compiled and all(c.groups == 0 for c in compiled):
+        self._single: list[Any] = []
+        if compiled and all(is_backtracking_engine(c) and c.groups == 0 for c in compiled):
             try:
-                self._combined = re.compile("|".join(f"(?:{p})" for p in patterns), flags)
+                self._combined = re.compile("|".join(f"(?:{p})" for p in narrow), flags)
                 return
             except re.error:  # e.g. a global inline flag, legal only at the very start
                 pass
         self._single = compiled
 
+    def _scanners(self, text: str) -> list[Any]:
+        found: list[Any] = [self._combined] if self._combined is not None else list(self._single)
+        for lead, p in self._wide:
+            if lead in text:
+                found.append(p)
+        return found
+
     def match_end(self, text: str, pos: int) -> int:
         """End of the longest non-empty match starting exactly at ``pos``, or -1."""
         best = -1
-        for p in (self._combined,) if self._combined is not None else self._single:
+        for p in self._scanners(text):
             m = p.match(text, pos)
             if m is not None and m.end() > pos:
                 best = max(best, m.end())
@@ -97,7 +118,9 @@ class _TagScanner:
         """Whether any pattern matches anywhere; None when that takes more than one scan."""
         if self._combined is None:
             return None
-        return self._combined.search(text) is not None
+        if self._combined.search(text) is not None:
+            return True
+        return any(lead in text and p.search(text) is not None for lead, p in self._wide)
 
     @property
     def scans_once(self) -> bool:
@@ -110,11 +133,12 @@ class _TagScanner:
 
     def finditer(self, text: str, pos: int = 0) -> list[tuple[int, int]]:
         """Non-overlapping non-empty matches as (start, end), leftmost (then longest) first."""
-        if self._combined is not None:
+        scanners = self._scanners(text)
+        if self._combined is not None and len(scanners) == 1:
             return [m.span() for m in self._combined.finditer(text, pos) if m.end() > m.start()]
         found = sorted(
             (m.start(), -m.end())
-            for p in self._single
+            for p in scanners
             for m in p.finditer(text, pos)
             if m.end() > m.start()
         )
@@ -123,6 +147,21 @@ class _TagScanner:
             if not hits or start >= hits[-1][1]:
                 hits.append((start, -neg_end))
         return hits
+
+
+def _wide_lead(pattern: str, ignore_case: bool) -> str | None:
+    """The first character of every match of ``pattern`` when it is past Latin-1, else None."""
+    try:
+        parser = importlib.import_module("re._parser")
+        consts = importlib.import_module("re._constants")
+        tree = parser.parse(pattern, re.IGNORECASE if ignore_case else 0)
+    except Exception:  # a bad pattern (reported by compiling) or a private module that moved
+        return None
+    items = list(tree.data)
+    if not items or items[0][0] is not consts.LITERAL or items[0][1] <= 0xFF:
+        return None
+    lead = chr(items[0][1])
+    return None if ignore_case and lead.lower() != lead.upper() else lead
 
 
 @lru_cache(maxsize=4096)
@@ -389,9 +428,9 @@ class SurveillanceMatcher:
     __slots__ = ("_gates_pass", "_greeting", "_memo", "_min_len", "_patterns")
 
     def __init__(self, cfg: TooGranular, greeting_words: Sequence[str] = ()) -> None:
-        self._patterns: tuple[tuple[re.Pattern[str], Gate, DropKind], ...] = tuple(
+        self._patterns: tuple[tuple[Any, Gate, DropKind], ...] = tuple(
             (
-                re.compile(p, re.IGNORECASE),
+                compile_policy_pattern(p, ignore_case=True),
                 _gate(p),
                 "clock_time" if p.lstrip().startswith(CLOCK_TIME_MARK) else "surveillance_phrase",
             )
