@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     # How long a silent worker (crashed, SIGKILLed) keeps its partitions before the group
     # rebalances them to the others; faust's default. Heartbeats go every 3 s.
     session_timeout_s: float = Field(60.0, ge=6, le=3600)
+    # Erasure bound: records of a customer before their erasure leave the state changelog
+    # within about max.compaction.lag.ms + segment.ms (topic settings of the changelog; set
+    # when the worker creates it, and on an existing one where the ACLs allow).
+    changelog_max_compaction_lag_ms: int = Field(86_400_000, ge=1)
+    changelog_segment_ms: int = Field(3_600_000, ge=1)
     # RocksDB memory per partition store: memtable size (two of them) and block cache. faust's
     # defaults (3 x 64 MB memtables, 2 GB cache) let RSS climb for a long time under steady
     # writes (docs/reliability.md, soak).

@@ -107,3 +107,18 @@ def test_untrusted_certificate_is_refused(
     )
     assert code != 0
     assert PASSWORD not in out + err
+
+
+def test_worker_with_a_wrong_password_says_authentication_failed(
+    secure_broker: tuple[LocalKafka, Path], tmp_path: Path
+) -> None:
+    broker, ca_file = secure_broker
+    wrong = f"Wrong-{uuid.uuid4().hex[:10]}"
+    settings = _settings(broker, ca_file, tmp_path / "w", sasl_password=wrong)
+    code, out, err = _guardrail(["worker"], settings_env(settings), timeout=120)
+    assert code == 1
+    errors = [line for line in (out + err).splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, err[-2000:]
+    assert errors[0].startswith(f"Error: authentication failed at {broker.sasl_ssl_bootstrap}")
+    assert wrong not in out + err
+    assert PASSWORD not in out + err

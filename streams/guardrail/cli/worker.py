@@ -13,6 +13,7 @@ from guardrail import logs
 from guardrail.cli.options import kafka_options, log_format_option, settings_from
 from guardrail.config import Settings
 from guardrail.core.policy import load_policy
+from guardrail.errors import ConfigError
 from guardrail.kafka.topics import ensure_topics
 from guardrail.metrics.health import HealthServer
 
@@ -74,6 +75,7 @@ def worker(loglevel: str, **flags: Any) -> None:
     """
     settings = settings_from(flags)
     load_policy(settings.policy)  # a bad policy stops here, before any topic is touched
+    ensure_data_dir(settings.data_dir)
     logs.configure(loglevel, settings.log_format, settings.secrets())
     registry = CollectorRegistry()
     server = serve_health(settings, registry)  # from the start: alive, not ready yet
@@ -92,6 +94,17 @@ def serve_health(settings: Settings, registry: CollectorRegistry) -> HealthServe
         "metrics and probes on http://%s:%d (/metrics /livez /readyz)", server.address, server.port
     )
     return server
+
+
+def ensure_data_dir(path: Path) -> None:
+    """Create the state directory (and its parents) if missing; one line if that fails."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the data dir {path} ({exc.strerror}): set GUARDRAIL_DATA_DIR "
+            "to a writable directory"
+        ) from None
 
 
 def use_uvloop() -> None:

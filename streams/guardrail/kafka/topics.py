@@ -16,10 +16,12 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ConfigResource,
     ResourceType,
 )
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry
 from confluent_kafka.cimpl import NewTopic
 
 from guardrail.config import Settings
 from guardrail.errors import TopicError
+from guardrail.kafka.admin import CheckedAdmin
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +40,30 @@ def leader_topic(settings: Settings) -> str:
     return f"{settings.app_id}-__assignor-__leader"
 
 
+def changelog_config(settings: Settings) -> dict[str, str]:
+    """The state changelog's topic settings: compacted, and compacted within a bound.
+
+    Without ``max.compaction.lag.ms`` a customer's records before an erasure stay readable
+    until the cleaner happens to run (in practice the 7-day segment time); with it, and a
+    segment time that lets the active segment roll, they are gone within about
+    ``max.compaction.lag.ms + segment.ms`` (docs/reliability.md).
+    """
+    return {
+        "cleanup.policy": "compact",
+        "max.compaction.lag.ms": str(settings.changelog_max_compaction_lag_ms),
+        "segment.ms": str(settings.changelog_segment_ms),
+    }
+
+
 def partition_counts(
-    admin: AdminClient, settings: Settings, timeout: float = 15.0
+    admin: AdminClient | CheckedAdmin, settings: Settings, timeout: float = 15.0
 ) -> dict[str, int]:
+    client = admin.client if isinstance(admin, CheckedAdmin) else admin
     try:
-        metadata = admin.list_topics(timeout=timeout)
+        metadata = client.list_topics(timeout=timeout)
     except KafkaException as exc:
+        if isinstance(admin, CheckedAdmin):  # a refused login or TLS handshake says so
+            admin.raise_cause()
         error = exc.args[0]
         reason = error.str() if hasattr(error, "str") else str(error)
         raise TopicError(
@@ -53,6 +73,37 @@ def partition_counts(
     return {name: len(topic.partitions) for name, topic in metadata.topics.items()}
 
 
+def align_changelog(admin: AdminClient, settings: Settings, timeout: float = 30.0) -> None:
+    """Give an existing changelog the compaction bound of :func:`changelog_config`.
+
+    A changelog created before the bound existed (or by faust) keeps its old settings
+    otherwise. Without the right to alter topic configs, a warning says what is missing.
+    """
+    wanted = changelog_config(settings)
+    del wanted["cleanup.policy"]  # never changed on an existing topic
+    resource = ConfigResource(ResourceType.TOPIC, settings.changelog_topic)
+    try:
+        current = admin.describe_configs([resource])[resource].result(timeout)
+        if all(current[k].value == v for k, v in wanted.items() if k in current):
+            return
+        entries = [
+            ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+            for k, v in wanted.items()
+        ]
+        change = ConfigResource(
+            ResourceType.TOPIC, settings.changelog_topic, incremental_configs=entries
+        )
+        admin.incremental_alter_configs([change])[change].result(timeout)
+        log.info("changelog %s: set %s", settings.changelog_topic, wanted)
+    except KafkaException as exc:
+        log.warning(
+            "cannot set %s on the changelog %s (%s): erased data may stay in it longer",
+            ", ".join(wanted),
+            settings.changelog_topic,
+            exc.args[0].str() if exc.args else exc,
+        )
+
+
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> int:
     """Create what is missing (or only verify); return the partition count every topic shares.
 
@@ -60,10 +111,11 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> int:
     the existing ones agree on a count that differs from ``settings.partitions``, theirs wins
     and a warning says so.
     """
-    admin = AdminClient(settings.confluent_config())
+    checked = CheckedAdmin(settings)
+    admin = checked.client
     if settings.topics == "verify":
-        return verify_topics(settings, admin)
-    counts = partition_counts(admin, settings)
+        return verify_topics(settings, admin, checked=checked)
+    counts = partition_counts(checked, settings)
     wanted = all_topics(settings)
     existing = {name: counts[name] for name in wanted if name in counts}
     partitions = _shared_count(existing) or settings.partitions
@@ -75,8 +127,10 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> int:
         )
     missing = [name for name in wanted if name not in existing]
     if missing:
-        _create(admin, settings, missing, partitions, timeout)
+        existing.update(_create(admin, settings, missing, partitions, timeout))
         log.info("created %d topics with %d partitions", len(missing), partitions)
+    if settings.changelog_topic in existing:
+        align_changelog(admin, settings, timeout)
     return partitions
 
 
@@ -93,7 +147,9 @@ def _shared_count(existing: dict[str, int]) -> int | None:
 
 def _create(
     admin: AdminClient, settings: Settings, names: list[str], partitions: int, timeout: float
-) -> None:
+) -> dict[str, int]:
+    """Create ``names``; returns those someone else created meanwhile (name -> partitions)."""
+    already: dict[str, int] = {}
     common = {}
     if settings.min_insync_replicas is not None:
         common["min.insync.replicas"] = str(settings.min_insync_replicas)
@@ -104,7 +160,7 @@ def _create(
             replication_factor=settings.replication_factor,
             config={
                 **common,
-                **({"cleanup.policy": "compact"} if name == settings.changelog_topic else {}),
+                **(changelog_config(settings) if name == settings.changelog_topic else {}),
             },
         )
         for name in names
@@ -116,13 +172,20 @@ def _create(
             error = exc.args[0]
             if error.name() != "TOPIC_ALREADY_EXISTS":
                 raise TopicError(f"cannot create topic {name}: {error.str()}") from None
+            already[name] = partitions
+    return already
 
 
-def verify_topics(settings: Settings, admin: AdminClient, timeout: float = 15.0) -> int:
+def verify_topics(
+    settings: Settings,
+    admin: AdminClient,
+    timeout: float = 15.0,
+    checked: CheckedAdmin | None = None,
+) -> int:
     """Check, never create: every topic exists, all share one partition count, the changelog
     is compacted (and faust's leader topic exists). One :class:`TopicError` names every
     problem."""
-    counts = partition_counts(admin, settings, timeout)
+    counts = partition_counts(checked or admin, settings, timeout)
     wanted = all_topics(settings)
     problems = []
     missing = [name for name in [*wanted, leader_topic(settings)] if name not in counts]
