@@ -144,7 +144,7 @@ class Recommendation(_Record):
     deliver_after: EpochMillis | None = None
     # Contract v2: records without these keep their v1 meaning.
     message_class: MessageClass = "marketing"
-    priority: int = Field(default=50, ge=0, le=100)
+    priority: Int = Field(default=50, ge=0, le=100)
     expires_at: EpochMillis | None = None
     guardrail: Guardrail | None = None
 
@@ -166,7 +166,7 @@ class Decision(_Record):
     explanation: str | None = None
     recommendation: Recommendation | None = None
     # Contract v2: the customer is in the policy's holdout group.
-    holdout: bool = False
+    holdout: Bool = False
 
 
 class DeadLetter(_Record):

@@ -55,6 +55,8 @@ LOOSE: list[tuple[str, tuple[str | int, ...], Any]] = [
     ("recommendation", ("ts",), "1795846190334"),
     ("recommendation", ("deliver_after",), "1795846191334"),
     ("recommendation", ("ts",), True),
+    ("recommendation", ("priority",), "90"),
+    ("recommendation", ("expires_at",), "1795846199334"),
 ]
 
 
