@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # How often the customers and consumer-lag gauges are refreshed, in seconds.
     gauge_interval_s: float = Field(10.0, gt=0, le=3600)
+    # faust's own web server (its table endpoints would serve any customer's state): off by
+    # default; when on, it binds 127.0.0.1 only and serves none of faust's data endpoints.
+    web_enabled: bool = False
     web_port: int = Field(6066, ge=1, le=65535)
     max_hold_ms: int = Field(2000, ge=0)
     max_value_bytes: int = Field(1_048_576, ge=1)

@@ -47,7 +47,8 @@ from guardrail.metrics.health import HealthServer
 @click.option(
     "--web-port",
     type=click.IntRange(1, 65535),
-    help="faust's own web port [GUARDRAIL_WEB_PORT, default 6066].",
+    help="faust's own web port, used only with GUARDRAIL_WEB_ENABLED=true (off by default; "
+    "127.0.0.1, no table or router endpoints) [GUARDRAIL_WEB_PORT, default 6066].",
 )
 @click.option(
     "--runtime",

@@ -451,8 +451,18 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         # Batch sends for 5 ms (as our confluent producers do): with faust's default of 0,
         # every send became its own produce request, the worker's biggest cost (bench kafka).
         producer_linger=0.005,
+        # Closed by default: faust's /table/<name>/<key>/ answers any customer's stored state
+        # and /router, /graph, /stats describe the app. web_host only names the URL; web_bind
+        # is the address the server listens on.
+        web_enabled=settings.web_enabled,
         web_port=settings.web_port,
         web_host="127.0.0.1",
+        web_bind="127.0.0.1",
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
         table_standby_replicas=0,
