@@ -69,8 +69,13 @@ def test_no_wildcard_listener_and_no_customer_data_on_any_path(
         overrides["web_enabled"] = True
     settings = worker_settings(kafka_broker, tmp_path / "data", **overrides)
     now = int(time.time() * 1000)
-    profile = {"event_id": "p-1", "customer_id": customer, "ts": now - 60_000,
-               "first_name": FIRST_NAME, "timezone": "Europe/Lisbon"}
+    profile = {
+        "event_id": "p-1",
+        "customer_id": customer,
+        "ts": now - 60_000,
+        "first_name": FIRST_NAME,
+        "timezone": "Europe/Lisbon",
+    }
     rec = {"rec_id": "r-1", "customer_id": customer, "ts": now, "channel": "email",
            "trigger": "batch", "items": [{"sku": "B-1", "category": "books"}],
            "title": None, "body": "Hi [First Name], new books.", "data_sources": []}  # fmt: skip
