@@ -57,17 +57,33 @@ def listening(pid: int) -> list[tuple[str, int]]:
     )
 
 
-@pytest.mark.parametrize("web_enabled", [False, True], ids=["defaults", "faust-web-on"])
 def test_no_wildcard_listener_and_no_customer_data_on_any_path(
-    kafka_broker: LocalKafka, tmp_path: Path, web_enabled: bool
+    kafka_broker: LocalKafka, tmp_path: Path, runtime: str
+) -> None:
+    scan_a_running_worker(kafka_broker, tmp_path, runtime, web_enabled=False)
+
+
+def test_faust_web_switched_on_binds_loopback_and_serves_no_table(
+    kafka_broker: LocalKafka, tmp_path: Path
+) -> None:
+    scan_a_running_worker(kafka_broker, tmp_path, "faust", web_enabled=True)
+
+
+def scan_a_running_worker(
+    broker: LocalKafka, tmp_path: Path, runtime: str, web_enabled: bool
 ) -> None:
     customer = f"c-exposed-{uuid.uuid4().hex[:6]}"
     # The defaults of the settings for everything that listens; ports free so tests can run
     # side by side. RocksDB, as in production.
-    overrides = {"store": "rocksdb://", "metrics_port": free_port(), "max_hold_ms": 200}
-    if web_enabled:
-        overrides["web_enabled"] = True
-    settings = worker_settings(kafka_broker, tmp_path / "data", **overrides)
+    settings = worker_settings(
+        broker,
+        tmp_path / "data",
+        runtime=runtime,
+        store="rocksdb://",
+        metrics_port=free_port(),
+        max_hold_ms=200,
+        web_enabled=web_enabled,
+    )
     now = int(time.time() * 1000)
     profile = {
         "event_id": "p-1",
