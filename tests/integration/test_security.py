@@ -114,7 +114,7 @@ def test_worker_with_a_wrong_password_says_authentication_failed(
 ) -> None:
     broker, ca_file = secure_broker
     wrong = f"Wrong-{uuid.uuid4().hex[:10]}"
-    settings = _settings(broker, ca_file, tmp_path / "w", sasl_password=wrong)
+    settings = secure_settings(broker, ca_file, tmp_path / "w", sasl_password=wrong)
     code, out, err = _guardrail(["worker"], settings_env(settings), timeout=120)
     assert code == 1
     errors = [line for line in (out + err).splitlines() if line.startswith("Error:")]
