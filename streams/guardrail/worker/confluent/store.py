@@ -90,8 +90,14 @@ class PartitionStore:
         """The checkpoint committed: the buffer goes into the store (one write batch)."""
         if self.buffer or changelog_offset is not None:
             self._write(self.buffer, changelog_offset)
+        erased = self.erased
         self.buffer = {}
         self.erased = set()
+        if erased:
+            self.purge(erased)
+
+    def purge(self, keys: set[bytes]) -> None:
+        """Make erased ``keys``' earlier values unreadable on disk (nothing for memory)."""
 
     def discard(self) -> None:
         """The checkpoint was aborted: forget what it changed."""
@@ -182,6 +188,12 @@ class RocksStore(PartitionStore):
             batch.put(CHANGELOG_OFFSET, str(changelog_offset).encode(), self.meta_handle)
         self.db.write(batch)
 
+    def purge(self, keys: set[bytes]) -> None:
+        """After an erasure, the customer's earlier values leave the database's files: the
+        memtables go to disk (so the write-ahead log holding the old values is dropped), then
+        the keys' range is compacted, which rewrites every file that held an old version."""
+        purge_rocksdb(self.db, keys, self.meta)
+
     def changelog_offset(self) -> int | None:
         value = self.meta.get(CHANGELOG_OFFSET)
         return int(value) if value is not None else None
@@ -192,7 +204,8 @@ class RocksStore(PartitionStore):
         estimate = int(self.db.property_int_value("rocksdb.estimate-num-keys") or 0)
         if estimate > EXACT_COUNT_UP_TO:
             return estimate
-        return sum(1 for _ in self.db)
+        # (not `for _ in self.db`: iterating a raw-mode Rdict raises KeyError)
+        return sum(1 for _ in self.db.keys())  # noqa: SIM118
 
     def close(self) -> None:
         self.meta = None
@@ -206,6 +219,16 @@ class RocksStore(PartitionStore):
         shutil.rmtree(self.path, ignore_errors=True)
         self.buffer = {}
         self._open()
+
+
+def purge_rocksdb(db: Any, keys: set[bytes], *column_families: Any) -> None:
+    """Flush ``db`` (and ``column_families`` sharing its write-ahead log), then compact the
+    range of each key: no file of the database holds a value those keys had before."""
+    db.flush(True)
+    for family in column_families:
+        family.flush(True)
+    for key in keys:
+        db.compact_range(key, key + b"\x00")
 
 
 def open_store(settings: Any, partition: int) -> PartitionStore:
