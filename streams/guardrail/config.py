@@ -168,6 +168,23 @@ class Settings(BaseSettings):
             raise ValueError("a topic name is 1-249 letters, digits, '.', '_' or '-'")
         return value
 
+    @field_validator("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+    @classmethod
+    def _tls_file(cls, value: Path | None) -> Path | None:
+        """A TLS file that is missing, unreadable or not PEM is one clear line at start, not
+        a traceback (or a "broker transport failure") later."""
+        if value is None:
+            return value
+        try:
+            head = value.read_bytes()[: 1 << 20]
+        except FileNotFoundError:
+            raise ValueError(f"no such file: {value}") from None
+        except OSError as exc:
+            raise ValueError(f"cannot read {value}: {exc.strerror}") from None
+        if b"-----BEGIN " not in head:
+            raise ValueError(f"{value} is not a PEM file (no -----BEGIN line)")
+        return value
+
     def topic(self, logical: str) -> str:
         """The full topic name of a logical topic (``purchase`` ... ``deadletter``)."""
         name = INPUT_TOPICS.get(logical) or OUTPUT_TOPICS[logical]

@@ -3,6 +3,8 @@ one, `guardrail config show` masks secrets."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -92,3 +94,21 @@ def test_config_show_refuses_a_typo_in_one_line(monkeypatch: pytest.MonkeyPatch)
 def test_worker_help_points_to_config_show() -> None:
     result = CliRunner().invoke(main, ["worker", "--help"])
     assert "guardrail config show" in result.output
+
+
+def test_a_missing_or_bad_tls_file_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GUARDRAIL_SSL_CAFILE", str(tmp_path / "ca.pem"))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == (
+        f"bad settings: GUARDRAIL_SSL_CAFILE (--ssl-cafile): no such file: {tmp_path / 'ca.pem'}"
+    )
+    (tmp_path / "ca.pem").write_bytes(b"\x00\x01 not a certificate")
+    with pytest.raises(ConfigError, match=r"ca\.pem is not a PEM file"):
+        load_settings()
+    (tmp_path / "ca.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    )
+    assert load_settings().ssl_cafile == tmp_path / "ca.pem"
