@@ -112,6 +112,10 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(demo_dir: Path) -> None:
     assert not re.search(r"\bc-\d{6}\b", out)
     assert "produced" in err and "decided" in err
     assert (data_dir / "events.jsonl").is_file()
+    # It ends by writing the HTML report and saying where it is.
+    assert out.rstrip().splitlines()[-1].startswith(f"Report: {data_dir / 'report.html'}")
+    page = (data_dir / "report.html").read_text(encoding="utf-8")
+    assert 'id="totals"' in page and "<script src=" not in page
     _assert_stopped(data_dir, [port, port + 1, metrics_port], _pids(err))
 
 

@@ -50,6 +50,7 @@ from guardrail.tools.demo_report import (
     heading,
     timings_text,
 )
+from guardrail.tools.report.build import write_demo_report
 from guardrail.worker.process import WorkerProcess
 
 DEFAULT_KAFKA_PORT = 9092
@@ -101,6 +102,7 @@ class Stack:
     # other child processes with a stop() (guardrail ingest, for --foreign)
     extra: list[Any] = field(default_factory=list)
     stages: list[tuple[str, float, str]] = field(default_factory=list)
+    report: Path | None = None
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[list[str]]:
@@ -352,6 +354,9 @@ def run_demo(opts: DemoOptions, stack: Stack) -> bool:
     comparison = compare(kafka_decisions, pure)
     click.echo(heading("Check"))
     click.echo(comparison_line(comparison, len(pure)))
+    with stack.stage("HTML report") as notes:
+        stack.report = write_demo_report(data_dir, load_policy(settings.policy))
+        notes.append(str(stack.report))
     return comparison.same
 
 
@@ -491,8 +496,9 @@ def demo(
 
     Fetches Kafka on first use (java and mvn needed), starts a broker and a worker, streams a
     generated dataset with every failure family through them, then prints decisions by
-    action and reason, four before/after examples, a check against the pure replay, and
-    stage timings. Stops what it started, also on Ctrl-C.
+    action and reason, four before/after examples, a check against the pure replay and
+    stage timings, and ends by writing an HTML report (report.html in --data-dir) and saying
+    where it is. Stops what it started, also on Ctrl-C.
     """
     if foreign and keep_running:
         raise click.UsageError("--keep-running does not apply with --foreign")
@@ -539,6 +545,8 @@ def demo(
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, previous)
+    if stack.report is not None:
+        click.echo(f"\nReport: {stack.report} (one file, opens offline in any browser)")
     if interrupted:
         _say("interrupted: stopped what the demo had started")
         sys.exit(130)

@@ -26,6 +26,7 @@ from confluent_kafka import Producer
 
 from guardrail.config import Settings
 from guardrail.devstack.kafka import LocalKafka, free_ports
+from guardrail.errors import ProcessFailed
 from guardrail.generate.stream import GeneratorConfig, generate_lines
 from guardrail.kafka.replay import producer_config
 from guardrail.kafka.topics import ensure_topics
@@ -74,13 +75,16 @@ def export_child(settings: Settings, out: Path, chunk: int) -> tuple[float, floa
     env = {**os.environ, **settings_env(settings)}
     command = [sys.executable, "-m", "guardrail", "export", "--since", "2h"]
     command += ["--out", str(out), "--chunk", str(chunk)]
+    log = out.with_suffix(".log")
     started = time.monotonic()
-    child = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    # wait4: this child's own peak RSS (RUSAGE_CHILDREN would mix in the broker's tools)
-    _, status, usage = os.wait4(child.pid, 0)
+    with log.open("w") as stderr:
+        child = subprocess.Popen(command, env=env, stderr=stderr)
+        # wait4: this child's own peak RSS (RUSAGE_CHILDREN would mix in the broker's tools)
+        _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        raise RuntimeError(f"guardrail export exited {child.returncode}")
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+        raise ProcessFailed(f"guardrail export exited {child.returncode}: {' '.join(tail)}")
     return time.monotonic() - started, usage.ru_maxrss / 1024
 
 

@@ -54,6 +54,13 @@ def build_report(
     return Built(kind, data, rejected)
 
 
+def write_demo_report(data_dir: Path, policy: Policy) -> Path:
+    """`guardrail demo`'s last step: the report of its dataset, beside it."""
+    out = data_dir / "report.html"
+    build_report(data_dir / "events.jsonl", out, policy, policy_label="the demo's policy")
+    return out
+
+
 def write_diff(result: DiffResult, out: Path, source: str, show_customer_ids: bool) -> None:
     write(out, render_diff(result, Masker(show_customer_ids), source=source))
 
