@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 from markupsafe import Markup
+from plotly.colors import qualitative
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -55,12 +56,14 @@ def bar_figure(
 ) -> Markup:
     """A bar chart as an HTML fragment (no plotly.js: the page carries it once)."""
     figure = go.Figure()
+    # more series than the colour-blind-safe palette has colours (the reasons): 24 distinct
+    palette = PALETTE if len(series) <= len(PALETTE) else tuple(qualitative.Dark24)
     for i, one in enumerate(series):
         figure.add_bar(
             name=one.name,
             x=list(categories),
             y=list(one.values),
-            marker_color=one.colour or PALETTE[i % len(PALETTE)],
+            marker_color=one.colour or palette[i % len(palette)],
             hovertemplate="%{x}: %{y"
             + (":.1%" if percent else ":,")
             + "}<extra>"
