@@ -31,8 +31,11 @@ def consumer_for(settings: Settings, purpose: str) -> Consumer:
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
-            "fetch.max.bytes": 64 * 1024 * 1024,
-            "max.partition.fetch.bytes": 8 * 1024 * 1024,
+            # librdkafka prefetches up to 64 MB per partition by default: with a few
+            # partitions that, not the records in hand, would be most of the memory
+            "queued.max.messages.kbytes": 8 * 1024,
+            "fetch.max.bytes": 16 * 1024 * 1024,
+            "max.partition.fetch.bytes": 4 * 1024 * 1024,
         }
     )
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from factories import NOON, T0, hours, profile, rec
 from guardrail.cli.main import main
-from guardrail.core.policy import default_policy
+from guardrail.core.policy import default_policy, load_policy
 from guardrail.core.records import Decision, Reason, decision_to_json
 from guardrail.tools.outcomes import Outcome, Rejected, replay_line, replay_outcomes
 from guardrail.tools.report.aggregate import Masker, aggregate
@@ -149,3 +149,34 @@ def test_a_file_that_is_neither_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(bad), "--html", str(tmp_path / "r.html")])
     assert result.exit_code == 1
     assert "neither an event nor a decision" in result.output
+
+
+def test_a_policy_with_a_holdout_lights_up_holdout_versus_treated(tmp_path: Path) -> None:
+    lines = [
+        replay_line(rec(customer=f"c-{c}", ts=NOON + i * 60_000, items=((f"S{i}", "books/x"),)))
+        for c in range(40)
+        for i in range(5)
+    ]
+    policy = tmp_path / "holdout.yaml"
+    policy.write_text("holdout: {percent: 50, salt: s1}\n", encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "r.html"
+    cli = CliRunner().invoke(
+        main, ["report", str(events), "--policy", str(policy), "--html", str(out)]
+    )
+    assert cli.exit_code == 0, cli.output
+    data = aggregate(replay_outcomes(lines, load_policy(policy), Rejected()), Masker())
+    assert 0 < data.holdout.decisions < data.decisions
+    # the held-out customers keep their fourth and fifth message (the cap only in shadow)
+    assert data.holdout.by_action["suppress"] == 0 < data.treated.by_action["suppress"]
+    page = _body(out)
+    assert 'id="holdout-table"' in page
+    assert f"<td>{data.holdout.decisions}</td>" in page
+    assert 'id="holdout-table"' not in _body_of_default(tmp_path, events)
+
+
+def _body_of_default(tmp_path: Path, events: Path) -> str:
+    out = tmp_path / "default.html"
+    assert CliRunner().invoke(main, ["report", str(events), "--html", str(out)]).exit_code == 0
+    return _body(out)

@@ -14,31 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from guardrail.core.reasons import BY_CODE, family
 from guardrail.core.records import ACTIONS
 from guardrail.tools.diff import day_of
 from guardrail.tools.outcomes import Outcome
 
-# shared contract: each reason code's family.
-FAMILY: dict[str, str] = {
-    "already_purchased": "repetitive",
-    "duplicate_recommendation": "repetitive",
-    "frequency_cap": "repetitive",
-    "unresolved_placeholder": "mistaken",
-    "gift_purchase_signal": "mistaken",
-    "undeclared_life_event": "mistaken",
-    "expired": "mistaken",
-    "sensitive_category": "intrusive",
-    "location_trigger": "intrusive",
-    "third_party_data": "intrusive",
-    "too_granular": "intrusive",
-    "too_soon": "intrusive",
-    "quiet_hours": "intrusive",
-    "personalization_opt_out": "consent",
-    "channel_opt_out": "consent",
-    "erased": "consent",
-}
-FAMILIES = ("repetitive", "mistaken", "intrusive", "consent")
-DEFERRALS = ("too_soon", "quiet_hours")
+DEFERRALS = tuple(code for code, spec in BY_CODE.items() if spec.effect == "defer")
 UNKNOWN_CHANNEL = "unknown"
 
 
@@ -146,7 +127,7 @@ class Aggregator:
         data.by_day_reason[day].update(enforced)
         data.by_channel_action[_channel(outcome)][decision.action] += 1
         if decision.action == "suppress":
-            data.suppressed_by_family.update({FAMILY.get(c, "other") for c in enforced})
+            data.suppressed_by_family.update({family(c) for c in enforced})
         else:
             for code in DEFERRALS:
                 if code in enforced:

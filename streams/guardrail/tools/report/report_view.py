@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from guardrail.core.reasons import FAMILIES
 from guardrail.core.records import ACTIONS
-from guardrail.tools.report.aggregate import DEFERRALS, FAMILIES, ReportData
+from guardrail.tools.report.aggregate import DEFERRALS, ReportData
 from guardrail.tools.report.charts import (
     ACTION_COLOURS,
     Cell,
