@@ -88,11 +88,11 @@ def decision_of(
     Suppressed values are in the wire format when the worker has a schema registry: pass a
     ``codec`` with that registry to read them.
     """
-    if topic_kind == "suppressed":
-        return (codec or serde.Codec()).decode("decision", value)  # type: ignore[return-value]
-    for name, header in headers or ():
-        if name == DECISION_HEADER:
-            return serde.decode_json("decision", header)  # type: ignore[return-value]
+    from guardrail.kafka.bounds import decision_from_output
+
+    decision = decision_from_output(topic_kind, value, headers, codec)
+    if decision is not None:
+        return decision
     raise ValueError(f"approved record without a {DECISION_HEADER} header")
 
 

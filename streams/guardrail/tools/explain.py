@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from guardrail.config import DECISION_HEADER, Settings
+from guardrail.config import Settings
 from guardrail.core.policy import Policy
 from guardrail.core.records import Decision, Recommendation
 from guardrail.kafka import serde
+from guardrail.kafka.bounds import decision_from_output
 from guardrail.tools.outcomes import Outcome, Rejected, outcomes, sniff
 from guardrail.tools.topic_reader import consumer_for, offset_ranges, read_range
 
@@ -88,11 +89,7 @@ class TopicSearch:
 
     def _decision(self, kind: str, message: Any) -> Decision | None:
         try:
-            if kind == "suppressed":
-                return self.codec.decode("decision", message.value())  # type: ignore[return-value]
-            for name, value in message.headers() or ():
-                if name == DECISION_HEADER and isinstance(value, bytes):
-                    return serde.decode_json("decision", value)  # type: ignore[return-value]
+            return decision_from_output(kind, message.value(), message.headers(), self.codec)
         except serde.DecodeError:
             return None
         return None

@@ -25,10 +25,11 @@ from typing import IO, Any
 
 from confluent_kafka import Consumer
 
-from guardrail.config import DECISION_HEADER, Settings
+from guardrail.config import Settings
 from guardrail.core.records import Decision, decision_to_json
 from guardrail.errors import InputError
 from guardrail.kafka import serde
+from guardrail.kafka.bounds import decision_from_output
 from guardrail.tools.outcomes import replay_line
 from guardrail.tools.spill_sort import DEFAULT_CHUNK, SpillSorter
 from guardrail.tools.topic_reader import consumer_for, offset_ranges, read_range, size
@@ -159,11 +160,7 @@ class Exporter:
 
     def _decision(self, kind: str, message: Any) -> Decision | None:
         try:
-            if kind == "suppressed":
-                return self.codec.decode("decision", message.value())  # type: ignore[return-value]
-            for name, value in message.headers() or ():
-                if name == DECISION_HEADER and isinstance(value, bytes):
-                    return serde.decode_json("decision", value)  # type: ignore[return-value]
+            return decision_from_output(kind, message.value(), message.headers(), self.codec)
         except serde.DecodeError as exc:
             if exc.transient:
                 raise

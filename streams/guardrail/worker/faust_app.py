@@ -28,7 +28,7 @@ from guardrail.core.engine import Engine
 from guardrail.core.policy import Policy, load_policy
 from guardrail.core.records import DeadLetter, Event, Profile, Recommendation
 from guardrail.core.state import EMPTY_STATE, state_from_json, state_to_json
-from guardrail.kafka import serde
+from guardrail.kafka import bounds, serde
 from guardrail.metrics.faust_sensor import setup_sensors
 from guardrail.metrics.metric_set import GuardrailMetrics, package_version
 from guardrail.pipeline.acks import InOrderAcks
@@ -292,12 +292,13 @@ class Guardrail:
 
     async def _dead_letter(self, event: Ev, kind: str, error: str) -> None:
         message = event.message
+        value, error = bounds.bounded_dead_letter_value(message.value, error)
         letter = DeadLetter(
             source_topic=message.topic,
             partition=message.partition,
             offset=message.offset,
             key=message.key,
-            value=message.value,
+            value=value,
             error=error,
             ts=int(time.time() * 1000),
         )
@@ -351,11 +352,10 @@ class Guardrail:
         # again, but counted as a duplicate rather than a new decision.
         duplicate = new_state is state and stored is not None
         latency = time.perf_counter() - started  # state read, decide, state write; not the send
-        decision_json = serde.encode_json(decision)
         if decision.recommendation is not None:
             out = self.outputs["approved"]
             value = self.codec.encode("recommendation", decision.recommendation, out)
-            headers = {DECISION_HEADER: decision_json}
+            headers = {DECISION_HEADER: bounds.decision_header(decision)}
         else:
             out = self.outputs["suppressed"]
             value = self.codec.encode("decision", decision, out)

@@ -15,7 +15,7 @@ from guardrail.config import DECISION_HEADER, Settings
 from guardrail.core.engine import Engine
 from guardrail.core.records import DeadLetter, Event, Profile, Recommendation
 from guardrail.core.state import EMPTY_STATE, state_from_json, state_to_json
-from guardrail.kafka import serde
+from guardrail.kafka import bounds, serde
 from guardrail.metrics.metric_set import GuardrailMetrics
 from guardrail.pipeline.hold import RECOMMENDATION_RANK, SIGNAL_RANK, PartitionOrderer
 from guardrail.pipeline.partitioning import wrong_partition
@@ -207,12 +207,13 @@ class RecordPath:
         return None
 
     def _dead_letter(self, record: InRecord, kind: str, error: str, now: float) -> None:
+        value, error = bounds.bounded_dead_letter_value(record.value, error)
         letter = DeadLetter(
             source_topic=record.topic,
             partition=record.partition,
             offset=record.offset,
             key=record.key,
-            value=record.value,
+            value=value,
             error=error,
             ts=int(now * 1000),
         )
@@ -255,11 +256,12 @@ class RecordPath:
         assert isinstance(event, Recommendation)
         duplicate = new_state is state and stored is not None
         latency = time.perf_counter() - started
-        decision_json = serde.encode_json(decision)
         if decision.recommendation is not None:
             out = self.outputs["approved"]
             value = self.codec.encode("recommendation", decision.recommendation, out)
-            headers: list[tuple[str, bytes]] | None = [(DECISION_HEADER, decision_json)]
+            headers: list[tuple[str, bytes]] | None = [
+                (DECISION_HEADER, bounds.decision_header(decision))
+            ]
         else:
             out = self.outputs["suppressed"]
             value = self.codec.encode("decision", decision, out)
