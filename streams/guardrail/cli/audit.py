@@ -6,13 +6,15 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from guardrail.cli.options import kafka_options, settings_from
+from guardrail.core.policy import load_policy
 from guardrail.tools.audit import audit as run_audit
-from guardrail.tools.audit import describe
+from guardrail.tools.audit import describe, expected_decisions
 
 
 def _time_ms(value: str | None) -> int | None:
@@ -36,6 +38,13 @@ def _time_ms(value: str | None) -> int | None:
     "--since", help="Only proposals produced at or after this time (ISO 8601 or epoch ms)."
 )
 @click.option("--until", help="Only proposals produced before this time (ISO 8601 or epoch ms).")
+@click.option(
+    "--compare",
+    "compare",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A replay file (JSON lines) of the events on the topics: every decision found must "
+    "equal the pure replay's (guardrail replay) with the worker's policy.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option(
     "--show",
@@ -52,6 +61,7 @@ def _time_ms(value: str | None) -> int | None:
 def audit(
     since: str | None,
     until: str | None,
+    compare: Path | None,
     as_json: bool,
     show: int,
     progress: bool | None,
@@ -66,6 +76,10 @@ def audit(
     up. Exit status 1 when a decision is missing or a duplicate differs, 2 when it cannot run.
     """
     settings = settings_from(flags)
+    expected = None
+    if compare is not None:
+        with compare.open(encoding="utf-8", errors="replace") as lines:
+            expected = expected_decisions(lines, load_policy(settings.policy))
     show_progress = sys.stderr.isatty() if progress is None else progress
 
     def report_progress(topic: str, done: int, total: int) -> None:
@@ -80,6 +94,7 @@ def audit(
         until_ms=_time_ms(until),
         show=show,
         progress=report_progress if show_progress else None,
+        expected=expected,
     )
     if as_json:
         click.echo(json.dumps(report.to_json(), sort_keys=True))

@@ -37,9 +37,10 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from guardrail.config import DECISION_HEADER, Settings
-from guardrail.core.records import DeadLetter
+from guardrail.core.records import DeadLetter, decision_to_json
 from guardrail.errors import AuditError
 from guardrail.kafka import serde
+from guardrail.kafka.bounds import decision_from_output
 
 #: ``progress(topic, records read so far in all topics, records to read in all topics)``
 Progress = Callable[[str, int, int], None]
@@ -70,6 +71,13 @@ class AuditReport:
     duplicated: list[str] = field(default_factory=list)
     differing: list[str] = field(default_factory=list)
     outside_range: int = 0  # decisions with no proposal among those read
+    # With an events file to compare with (``--compare``): decisions checked against the
+    # pure replay of that file, rec_ids whose first decision on the topics differs from it,
+    # and rec_ids of the replay that have no decision on the topics.
+    compared: int = 0
+    compare_differing_count: int = 0
+    compare_differing: list[str] = field(default_factory=list)
+    compare_missing: int = 0
     records_read: int = 0
     seconds: float = 0.0
 
@@ -79,7 +87,12 @@ class AuditReport:
 
     @property
     def ok(self) -> bool:
-        return self.missing_count == 0 and self.duplicates_differing == 0
+        return (
+            self.missing_count == 0
+            and self.duplicates_differing == 0
+            and self.compare_differing_count == 0
+            and self.compare_missing == 0
+        )
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -113,8 +126,12 @@ class Auditor:
         until_ms: int | None = None,
         show: int = 20,
         progress: Progress | None = None,
+        expected: dict[str, bytes] | None = None,
     ) -> None:
         self.settings = settings
+        # rec_id -> the pure replay's decision (canonical JSON), when comparing
+        self.expected = expected
+        self.first_seen: dict[str, bytes] = {}
         self.since_ms = since_ms
         self.until_ms = until_ms
         self.show = show
@@ -254,6 +271,15 @@ class Auditor:
         if doc is None or rec_id is None:
             where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
             raise AuditError(f"{where} carries no readable decision")
+        if self.expected is not None and rec_id not in self.first_seen:
+            full = decision_from_output(
+                "approved" if approved else "suppressed",
+                message.value(),
+                message.headers(),
+                self.codec,
+            )
+            if full is not None:
+                self.first_seen[rec_id] = decision_to_json(full).encode()
         digest = hashlib.blake2b(doc, digest_size=16).digest()
         seen = self.decisions.get(rec_id)
         if seen is None:
@@ -359,6 +385,22 @@ class Auditor:
         report.duplicates_differing = len(differing)
         report.duplicated = sorted(duplicated)[: self.show]
         report.differing = sorted(differing)[: self.show]
+        if self.expected is not None:
+            self._compare(self.expected)
+
+    def _compare(self, expected: dict[str, bytes]) -> None:
+        report = self.report
+        differing = []
+        for rec_id, want in expected.items():
+            got = self.first_seen.get(rec_id)
+            if got is None:
+                report.compare_missing += 1
+                continue
+            report.compared += 1
+            if got != want:
+                differing.append(rec_id)
+        report.compare_differing_count = len(differing)
+        report.compare_differing = sorted(differing)[: self.show]
 
 
 def _json_rec_id(value: bytes) -> str | None:
@@ -385,11 +427,28 @@ def audit(
     until_ms: int | None = None,
     show: int = 20,
     progress: Progress | None = None,
+    expected: dict[str, bytes] | None = None,
 ) -> AuditReport:
-    """Audit the topics of ``settings`` (see the module docstring)."""
+    """Audit the topics of ``settings`` (see the module docstring); with ``expected``
+    (:func:`expected_decisions`), also compare every decision with the pure replay."""
     return Auditor(
-        settings, since_ms=since_ms, until_ms=until_ms, show=show, progress=progress
+        settings,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        show=show,
+        progress=progress,
+        expected=expected,
     ).run()
+
+
+def expected_decisions(lines: Iterable[str], policy: Any) -> dict[str, bytes]:
+    """rec_id -> canonical JSON of the pure replay's (first) decision on ``lines``."""
+    from guardrail.core.replay import Replayer
+
+    expected: dict[str, bytes] = {}
+    for decision in Replayer(policy).replay_lines(lines):
+        expected.setdefault(decision.rec_id, decision_to_json(decision).encode())
+    return expected
 
 
 def describe(report: AuditReport, settings: Settings) -> Iterable[str]:
@@ -418,6 +477,15 @@ def describe(report: AuditReport, settings: Settings) -> Iterable[str]:
         yield row("duplicate decisions", report.duplicates, note)
     else:
         yield row("duplicate decisions", 0)
+    if report.compared or report.compare_missing:
+        note = (
+            "all equal to the pure replay"
+            if not report.compare_differing_count
+            else f"{report.compare_differing_count:,} DIFFER: {' '.join(report.compare_differing)}"
+        )
+        yield row("compared with replay", report.compared, note)
+        if report.compare_missing:
+            yield row("not decided on Kafka", report.compare_missing, "rec_ids of the replay")
     if report.outside_range:
         yield row("outside the range", report.outside_range, "decisions of unread proposals")
     yield (
