@@ -257,8 +257,11 @@ class Engine:
             )
             update: dict[str, object] = {"guardrail": guardrail}
             if action == "rewrite":
-                if len(memo.kept) != len(rec.items):
-                    update["items"] = tuple(rec.items[i] for i in memo.kept)
+                items = rec.items
+                if len(memo.kept) != len(items):
+                    # (A different record under a remembered rec_id, a producer's mistake, may
+                    # have fewer items: it gets the remembered decision on the items it has.)
+                    update["items"] = tuple(items[i] for i in memo.kept if i < len(items))
                 if memo.text_changed:
                     update["title"] = memo.title
                     update["body"] = memo.body

@@ -17,6 +17,7 @@ from factories import (
     days,
     decide_last,
     hours,
+    kept_skus,
     location,
     minutes,
     modes,
@@ -305,3 +306,17 @@ def test_module_decide_equals_engine_decide() -> None:
     policy = default_policy()
     offer = rec(ts=LATE, channel="push")
     assert decide(EMPTY_STATE, offer, policy) == Engine(policy).decide(EMPTY_STATE, offer)
+
+
+def test_a_different_record_under_a_remembered_rec_id_gets_the_remembered_decision() -> None:
+    """A producer reusing a rec_id for another record (fewer items) must not break deciding."""
+    bought = purchase(ts=T0, items=[("A-1", "books/fiction")])
+    items = [("A-1", "books/fiction"), ("B-1", "toys"), ("D-1", "toys")]
+    first = rec(rec_id="r-same", items=items)
+    other = rec(rec_id="r-same", items=[("C-1", "toys")])
+    result = run([bought, first, other])
+    assert result.decisions[0].action == "rewrite"
+    assert kept_skus(result.decisions[0]) == ["B-1", "D-1"]
+    assert result.decisions[1].action == "rewrite"
+    assert result.decisions[1].reasons == result.decisions[0].reasons
+    assert kept_skus(result.decisions[1]) == []  # only the items it has that were kept
