@@ -189,6 +189,29 @@ class Guardrail:
             return bool(highwater == 0 or (committed is not None and committed >= highwater))
         return bool(last + 1 >= highwater)
 
+    def _hold_clock(self, partition: int, now: float) -> float:
+        """The hold's clock for its timeout: the wall time of the partition's latest fetch
+        response (of any input topic), never after ``now``.
+
+        While fetches fail (the broker is down, a partition leader is moving) it stands
+        still, so a held recommendation is not released on its timeout ahead of signals
+        written before it that could not be fetched: that changed decisions in an outage.
+        """
+        consumer: Any = self.app.consumer
+        try:
+            aio = consumer._thread._ensure_consumer()
+        except (AssertionError, AttributeError):  # not started, or stopping
+            return now
+        latest = 0
+        for topic in self.kinds:
+            try:
+                polled = aio.last_poll_timestamp(TP(topic, partition))
+            except (AssertionError, AttributeError, KeyError):  # not assigned here
+                continue
+            if polled is not None and polled > latest:
+                latest = polled
+        return min(now, latest / 1000) if latest else now
+
     def _observe(self, aio: Any, partition: int) -> None:
         """Note each input topic's high watermark of ``partition`` with its fetch time."""
         consumer: Any = self.app.consumer
@@ -231,7 +254,8 @@ class Guardrail:
             return  # held: after the rebalance this partition may belong to another worker
         async with self.releasing:
             orderer = self._orderer(partition)
-            ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), time.time())
+            clock = self._hold_clock(partition, time.time())
+            ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), clock)
             for held_event, record in ready:
                 if self.app.rebalancing:
                     break  # the rest is read again from the committed offset afterwards
@@ -422,8 +446,8 @@ class Guardrail:
         # release outside the agent runs in the context of the held event it handles.
         async with self.releasing:
             orderer = self._orderer(partition)
-            now = time.time()
-            ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), now)
+            clock = self._hold_clock(partition, time.time())
+            ready = orderer.pop_ready(lambda t, s: self._caught_up(t, partition, s), clock)
             for held_event, record in ready:
                 if self.app.rebalancing:
                     break  # the rest is read again from the committed offset afterwards
