@@ -28,6 +28,8 @@ OTHER_PREFIXES = ("GUARDRAIL_CHAOS_",)
 
 # Logical topic -> default name (the contract's). A prefix is prepended to every default;
 # each name can also be set on its own (``GUARDRAIL_TOPIC_<LOGICAL>``), for a brand's topics.
+# The logical names of the input topics are the record kinds (``EVENT_TYPES``): settings,
+# metric labels and tools use no other spelling.
 INPUT_TOPICS: dict[str, str] = {
     "purchase": "customer.purchases",
     "location": "customer.locations",

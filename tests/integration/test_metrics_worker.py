@@ -65,7 +65,7 @@ def test_redelivered_recommendations_count_as_duplicates_and_lag_drains_to_zero(
         samples = eventually(decided_once, 30, "decisions counted")
         for action, count in by_action.items():
             assert total(samples, DECISIONS, action=action) == count
-        assert total(samples, EVENTS, topic="recommendations", outcome="decided") == n
+        assert total(samples, EVENTS, topic="recommendation", outcome="decided") == n
         assert total(samples, EVENTS, outcome="duplicate") == 0
         signals = total(samples, EVENTS, outcome="signal")
         assert signals == first.events - n
@@ -76,14 +76,14 @@ def test_redelivered_recommendations_count_as_duplicates_and_lag_drains_to_zero(
 
         def duplicates_counted() -> Samples:
             samples = scrape(port)
-            assert total(samples, EVENTS, topic="recommendations", outcome="duplicate") == n
+            assert total(samples, EVENTS, topic="recommendation", outcome="duplicate") == n
             return samples
 
         samples = eventually(duplicates_counted, 30, "duplicates counted")
         assert total(samples, DECISIONS) == n, "a duplicate is not a second decision"
         for action, count in by_action.items():
             assert total(samples, DECISIONS, action=action) == count
-        assert total(samples, EVENTS, topic="recommendations", outcome="decided") == n
+        assert total(samples, EVENTS, topic="recommendation", outcome="decided") == n
         assert total(samples, EVENTS, outcome="signal") == 2 * signals
 
         def drained() -> Samples:

@@ -12,7 +12,7 @@ import click
 from guardrail.cli.options import kafka_options, settings_from
 from guardrail.config import Settings
 from guardrail.core.policy import load_policy
-from guardrail.core.records import decision_to_json
+from guardrail.core.records import ACTIONS, decision_to_json
 from guardrail.core.replay import MAX_LINE_BYTES, LineError, Replayer, ReplaySummary
 
 EXIT_REJECTED = 1
@@ -25,7 +25,7 @@ def print_summary(summary: ReplaySummary, err: IO[str]) -> None:
         f"{len(summary.rejected)} rejected lines",
         file=err,
     )
-    for action in ("deliver", "rewrite", "suppress"):
+    for action in ACTIONS:
         print(f"  {action:<10} {summary.by_action.get(action, 0):>8}", file=err)
     if summary.by_reason:
         print("  reasons:", file=err)

@@ -8,7 +8,7 @@ dead letter or a rejected replay line.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, field_validator
@@ -20,13 +20,17 @@ DataSource = Literal[
 ]
 BrowsingAction = Literal["view", "search", "add_to_cart", "remove_from_cart"]
 Action = Literal["deliver", "rewrite", "suppress"]
+# The record kinds: a replay line's "type", and the logical name of the input topic each one
+# arrives on (settings, metric labels and tools all use these names).
 EventType = Literal["purchase", "location", "browsing", "profile", "recommendation"]
 MessageClass = Literal["marketing", "transactional"]
 
-CHANNELS: tuple[Channel, ...] = ("email", "push", "sms", "in_app", "ad")
-TRIGGERS: tuple[Trigger, ...] = ("batch", "browse", "cart", "purchase", "location", "life_event")
-ACTIONS: tuple[Action, ...] = ("deliver", "rewrite", "suppress")
-MESSAGE_CLASSES: tuple[MessageClass, ...] = ("marketing", "transactional")
+# The same values as tuples, in the contract's order, for loops and closed label sets.
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
+ACTIONS: tuple[Action, ...] = get_args(Action)
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+MESSAGE_CLASSES: tuple[MessageClass, ...] = get_args(MessageClass)
 
 # Scalars are strict: a number, a boolean or a timestamp written as a string ("ts":
 # "1795846190334", "gift": "yes") is refused, in JSON and in Avro alike, never coerced. A

@@ -90,7 +90,6 @@ ORDINARY_CATS = tuple(c for c in CATALOG if not GROUPS_OF[c])
 DURABLE_CATS = tuple(c for c in CATALOG if DURABLE_OF[c])
 TZ_NAMES = tuple(tz for tz, _w, _c in TIMEZONES)
 UTC_I = TZ_NAMES.index("UTC")
-ALL_CHANNELS = ("email", "push", "sms", "in_app", "ad")
 # How much each kind of recommendation matters to the brand: a cart reminder may use slots a
 # policy reserves under the frequency cap (frequency_cap.reserved_slots), a generic promotion
 # may not.

@@ -27,15 +27,7 @@ import fastavro
 from fastavro.read import SchemaResolutionError
 from pydantic import BaseModel, ValidationError
 
-from guardrail.core.records import (
-    Browsing,
-    DeadLetter,
-    Decision,
-    Location,
-    Profile,
-    Purchase,
-    Recommendation,
-)
+from guardrail.core.records import EVENT_MODELS, DeadLetter, Decision
 from guardrail.core.validation import one_line, problems
 from guardrail.errors import InputError
 
@@ -64,12 +56,9 @@ __all__ = [
     "to_avro",
 ]
 
+#: Every record kind: the input records by their ``EventType``, then the two output records.
 KINDS: Final[dict[str, type[BaseModel]]] = {
-    "purchase": Purchase,
-    "location": Location,
-    "browsing": Browsing,
-    "profile": Profile,
-    "recommendation": Recommendation,
+    **EVENT_MODELS,
     "decision": Decision,
     "deadletter": DeadLetter,
 }

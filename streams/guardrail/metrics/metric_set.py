@@ -36,6 +36,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import start_http_server
 
+from guardrail.config import INPUT_TOPICS
 from guardrail.core.reasons import REASON_CODES
 from guardrail.core.records import ACTIONS, CHANNELS, MESSAGE_CLASSES, Decision
 from guardrail.kafka.serde import ERROR_KINDS as SERDE_ERROR_KINDS
@@ -92,14 +93,9 @@ FAUST_METRIC_NAMES: Final[Mapping[str, str]] = {
 }
 
 # --- closed label sets -----------------------------------------------------------------------
-#: Logical input topic names, and the default (unprefixed) Kafka topic each one stands for.
-TOPICS: Final[Mapping[str, str]] = {
-    "purchases": "customer.purchases",
-    "locations": "customer.locations",
-    "browsing": "customer.browsing",
-    "profiles": "customer.profiles",
-    "recommendations": "recommendations.proposed",
-}
+#: The ``topic`` label's values: the logical input topic names (the record kinds), with the
+#: default (unprefixed) Kafka topic each one stands for.
+TOPICS: Final[Mapping[str, str]] = INPUT_TOPICS
 OUTCOMES: Final = ("decided", "signal", "dead_lettered", "duplicate")
 #: Why a record went to the dead-letter topic: a decode failure's ``DecodeError.error_kind``
 #: (:data:`guardrail.kafka.serde.ERROR_KINDS`), or one of the worker's own kinds.
@@ -136,8 +132,8 @@ def closed(value: object, allowed: Iterable[str]) -> str:
 def logical_topic(name: object) -> str:
     """The logical topic a Kafka topic name stands for, prefixed or not; else ``other``.
 
-    ``purchases``, ``customer.purchases`` and ``acme.customer.purchases`` all give
-    ``purchases``.
+    ``purchase``, ``customer.purchases`` and ``acme.customer.purchases`` all give
+    ``purchase``.
     """
     if not isinstance(name, str):
         return OTHER
@@ -256,7 +252,7 @@ class GuardrailMetrics:
         # Labelled children by the raw values they were made from: a dict lookup per event
         # instead of label validation (these series are never removed).
         self._children: dict[tuple[object, ...], Any] = {}
-        self._decided = self.events.labels("recommendations", "decided")
+        self._decided = self.events.labels("recommendation", "decided")
 
     def _remember(self, key: tuple[object, ...], child: Any) -> Any:
         if len(self._children) < MAX_CACHED_CHILDREN:  # raw values are bounded; be sure

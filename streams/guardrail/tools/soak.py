@@ -20,7 +20,6 @@ Without ``--bootstrap-servers`` it starts its own broker (``LocalKafka``) on fre
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import tempfile
 import threading
@@ -33,22 +32,13 @@ from typing import Any
 
 import click
 
-from guardrail.tools.bench.report import proc_status_mb
+from guardrail.tools.measure import percentile, proc_status_mb
 
 SENT_HEADER = "guardrail-sent-ns"
 DRAIN_S = 30.0  # how long decisions still in flight at the end are waited for
 
 
 # -- report logic (pure) ---------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """The ``q`` quantile (0..1) by the nearest-rank method, None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass
@@ -134,7 +124,7 @@ def summary_lines(samples: list[Sample], produced: int, decided: int, wanted: in
     p99s = [s.p99_ms for s in samples if s.p99_ms is not None]
     if p99s:
         lines.append(
-            f"  decision latency p99 per interval: median {percentile(p99s, 0.5):,.0f} ms, "
+            f"  decision latency p99 per interval: median {percentile(p99s, 50):,.0f} ms, "
             f"worst {max(p99s):,.0f} ms"
         )
     trend = rss_trend(samples)
@@ -401,8 +391,8 @@ def run_soak(
                     t_s=now - started,
                     produced=produced - last_produced,
                     decided=decided - last_decided,
-                    p50_ms=percentile(latencies, 0.5),
-                    p99_ms=percentile(latencies, 0.99),
+                    p50_ms=percentile(latencies, 50),
+                    p99_ms=percentile(latencies, 99),
                     rss_mb=rss_mb(pid),
                     interval_s=now - last_t,
                 )

@@ -104,7 +104,7 @@ def test_a_decision_counts_once_by_action_and_channel_and_once_per_reason(
                  shadow="false") == 1  # fmt: skip
     assert value(metrics, reason, reason="quiet_hours", action="suppress", channel="push",
                  shadow="true") == 1  # fmt: skip
-    assert value(metrics, EVENTS, topic="recommendations", outcome="decided") == 1
+    assert value(metrics, EVENTS, topic="recommendation", outcome="decided") == 1
     assert value(metrics, DECISION_LATENCY + "_count") == 1
     assert value(metrics, DECISION_LATENCY + "_bucket", le="0.0005") == 1
     assert value(metrics, DECISION_LATENCY + "_bucket", le="0.00025") == 0
@@ -166,12 +166,13 @@ def test_negative_lag_counts_as_zero(metrics: GuardrailMetrics) -> None:
 @pytest.mark.parametrize(
     ("topic", "logical"),
     [
-        ("purchases", "purchases"),
-        ("customer.purchases", "purchases"),
-        ("acme.customer.locations", "locations"),
+        ("purchase", "purchase"),
+        ("purchases", "other"),
+        ("customer.purchases", "purchase"),
+        ("acme.customer.locations", "location"),
         ("staging-customer.browsing", "browsing"),
-        ("customer.profiles", "profiles"),
-        ("recommendations.proposed", "recommendations"),
+        ("customer.profiles", "profile"),
+        ("recommendations.proposed", "recommendation"),
         ("recommendations.approved", "other"),
         ("customer.purchasesX", "other"),
         ("SKU-1001", "other"),
@@ -192,21 +193,21 @@ def test_events_dead_letters_gauges_and_info(metrics: GuardrailMetrics) -> None:
     metrics.remove_consumer_lag("customer.purchases", 4)
     metrics.remove_consumer_lag("customer.purchases", 99)  # never set: no error
     metrics.set_info(POLICY_VERSION, "0.1.0")
-    assert value(metrics, EVENTS, topic="purchases", outcome="signal") == 1
-    assert value(metrics, EVENTS, topic="recommendations", outcome="duplicate") == 1
+    assert value(metrics, EVENTS, topic="purchase", outcome="signal") == 1
+    assert value(metrics, EVENTS, topic="recommendation", outcome="duplicate") == 1
     assert value(metrics, EVENTS, topic="browsing", outcome="dead_lettered") == 2
     assert value(metrics, DEAD_LETTERS, topic="browsing", error_kind="missing_field") == 1
     assert value(metrics, DEAD_LETTERS, topic="browsing", error_kind="other") == 1
     assert value(metrics, CUSTOMERS) == 1234
-    assert value(metrics, CONSUMER_LAG, topic="purchases", partition="3") == 250
-    assert value(metrics, CONSUMER_LAG, topic="purchases", partition="4") is None
+    assert value(metrics, CONSUMER_LAG, topic="purchase", partition="3") == 250
+    assert value(metrics, CONSUMER_LAG, topic="purchase", partition="4") is None
     assert value(metrics, INFO, policy_version=POLICY_VERSION, version="0.1.0") == 1
 
 
 def test_alerted_series_exist_at_zero_before_anything_happens(metrics: GuardrailMetrics) -> None:
     assert value(metrics, DECISIONS, action="suppress", channel="email") == 0
-    assert value(metrics, EVENTS, topic="recommendations", outcome="decided") == 0
-    assert value(metrics, DEAD_LETTERS, topic="profiles", error_kind="not_json_or_avro") == 0
+    assert value(metrics, EVENTS, topic="recommendation", outcome="decided") == 0
+    assert value(metrics, DEAD_LETTERS, topic="profile", error_kind="not_json_or_avro") == 0
     assert value(metrics, INFO, policy_version="unknown", version=package_version()) == 1
 
 

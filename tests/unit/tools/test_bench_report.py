@@ -4,58 +4,15 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from guardrail.tools.bench.report import (
     Figures,
     format_table,
     markdown_table,
-    parse_cpu_seconds,
-    parse_vm_hwm,
-    percentile,
     rate,
     ratio,
     ratios,
     to_json,
 )
-
-
-@pytest.mark.parametrize(
-    ("values", "q", "expected"),
-    [
-        ([5.0], 50, 5.0),
-        ([5.0], 99, 5.0),
-        ([1.0, 2.0, 3.0, 4.0], 50, 2.5),
-        ([4.0, 1.0, 3.0, 2.0], 0, 1.0),
-        ([4.0, 1.0, 3.0, 2.0], 100, 4.0),
-        (list(range(1, 101)), 99, 99.01),
-    ],
-)
-def test_percentile_interpolates_between_ranks(
-    values: list[float], q: float, expected: float
-) -> None:
-    assert percentile(values, q) == pytest.approx(expected)
-
-
-def test_percentile_of_nothing_is_none() -> None:
-    assert percentile([], 99) is None
-
-
-def test_percentile_outside_0_100_is_an_error() -> None:
-    with pytest.raises(ValueError):
-        percentile([1.0], 101)
-
-
-def test_vm_hwm_is_read_in_megabytes() -> None:
-    status = "Name:\tpython\nVmPeak:\t  900000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n"
-    assert parse_vm_hwm(status) == 200.0
-    assert parse_vm_hwm("Name:\tpython\n") is None
-
-
-def test_cpu_seconds_are_utime_plus_stime_even_with_spaces_in_the_name() -> None:
-    fields = ["S", *["0"] * 10, "250", "50", *["0"] * 30]  # state, ..., utime, stime, ...
-    stat = "1234 (python -m x) " + " ".join(fields)
-    assert parse_cpu_seconds(stat, 100) == 3.0
 
 
 def test_rate_and_ratio_need_a_positive_denominator() -> None:

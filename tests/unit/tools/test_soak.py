@@ -10,7 +10,6 @@ from guardrail.tools.soak import (
     Sample,
     Tracker,
     format_sample,
-    percentile,
     rss_mb,
     rss_trend,
     summary_lines,
@@ -30,14 +29,6 @@ def _samples(rss: list[float], every: float = 30.0) -> list[Sample]:
         )
         for i, mb in enumerate(rss)
     ]
-
-
-def test_percentile_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 0.99) == 99.0
-    assert percentile(values, 0.5) == 50.0
-    assert percentile([7.0], 0.99) == 7.0
-    assert percentile([], 0.99) is None
 
 
 def test_flat_rss_after_a_warm_up_climb_is_stable() -> None:

@@ -25,6 +25,7 @@ from guardrail.core.policy import load_policy
 from guardrail.core.records import Event, Recommendation
 from guardrail.core.state import EMPTY_STATE, CustomerState, state_to_json
 from guardrail.generate.stream import GeneratorConfig, generate_records
+from guardrail.tools.measure import percentile
 
 CHUNK = 50_000
 
@@ -94,7 +95,7 @@ def run_engine_bench(cfg: GeneratorConfig, policy_path: Path | None = None) -> E
         recommendations_per_s=round(recommendations / elapsed),
         peak_rss_mb=round(peak_rss_mb(), 1),
         mean_state_bytes=round(sum(sizes) / len(sizes), 1) if sizes else 0.0,
-        p99_state_bytes=sizes[int(len(sizes) * 0.99)] if sizes else 0,
+        p99_state_bytes=round(percentile(sizes, 99) or 0),
         max_state_bytes=sizes[-1] if sizes else 0,
     )
 

@@ -45,16 +45,8 @@ from guardrail.tools.bench.inprocess import inprocess_figures
 from guardrail.tools.bench.load import Stream, build_stream, output_span_s, preload, steady_latency
 from guardrail.tools.bench.load import wait_for_outputs as wait_outputs
 from guardrail.tools.bench.passthrough import ChildProcess
-from guardrail.tools.bench.report import (
-    Figures,
-    cpu_seconds,
-    format_table,
-    load_average,
-    percentile,
-    rate,
-    to_json,
-    vm_hwm_mb,
-)
+from guardrail.tools.bench.report import Figures, format_table, rate, to_json, vm_hwm_mb
+from guardrail.tools.measure import cpu_seconds, load_average, percentile
 from guardrail.worker.process import WorkerProcess
 
 CANDIDATES = (

@@ -1,4 +1,4 @@
-"""Figures of `guardrail bench kafka`: per-candidate results, percentiles, the table, JSON.
+"""Figures of `guardrail bench kafka`: per-candidate results, ratios, the table, JSON.
 
 Pure helpers (no broker, no clock) so they are unit-tested alone.
 """
@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import os
 import platform
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
+
+from guardrail.tools.measure import proc_status_mb
 
 # Candidate keys in table order, with their labels.
 LABELS = {
@@ -45,19 +45,6 @@ class Figures:
     drain_cpu_s: float | None = None  # CPU time of the processing process(es) while draining
     events_per_cpu_s: float | None = None  # robust against a busy machine, unlike events/s
     notes: list[str] = field(default_factory=list)
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0..100) by linear interpolation; None when empty."""
-    if not values:
-        return None
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile {q} outside 0..100")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def rate(count: int, seconds: float | None) -> float | None:
@@ -96,51 +83,10 @@ def ratios(figures: dict[str, Figures]) -> dict[str, float | None]:
     }
 
 
-def proc_status_mb(pid: int, field: str) -> float | None:
-    """A memory field (``VmHWM``, ``VmRSS``) of a live process in MB, from /proc/PID/status;
-    None when the process is gone or has no such field."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    return status_field_mb(text, field)
-
-
-def status_field_mb(status: str, field: str) -> float | None:
-    for line in status.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024  # kB
-    return None
-
-
 def vm_hwm_mb(pid: int) -> float | None:
     """Peak resident set (VmHWM) of a live process in MB; None if unreadable."""
     peak = proc_status_mb(pid, "VmHWM")
     return None if peak is None else round(peak, 1)
-
-
-def parse_vm_hwm(status: str) -> float | None:
-    peak = status_field_mb(status, "VmHWM")
-    return None if peak is None else round(peak, 1)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a live process (all its threads), from /proc."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return parse_cpu_seconds(text, os.sysconf("SC_CLK_TCK"))
-
-
-def parse_cpu_seconds(stat: str, ticks_per_s: int) -> float:
-    fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces
-    return (int(fields[11]) + int(fields[12])) / ticks_per_s  # utime, stime
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def machine() -> dict[str, Any]:
