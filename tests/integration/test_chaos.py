@@ -35,10 +35,10 @@ from guardrail.config import DECISION_HEADER, Settings
 from guardrail.core.policy import default_policy
 from guardrail.devstack.kafka import LocalKafka, free_port, free_ports
 from guardrail.errors import AuditError
-from guardrail.generate.stream import GeneratorConfig, generate_lines
+from guardrail.generate.stream import GeneratorConfig, generate_lines, generate_messages
 from guardrail.kafka.topics import ensure_topics
 from guardrail.tools.audit import AuditReport, audit, expected_decisions
-from guardrail.tools.soak import event_payloads, produce_load
+from guardrail.tools.soak import produce_load
 from guardrail.worker.process import WorkerProcess
 
 pytestmark = pytest.mark.integration
@@ -185,7 +185,7 @@ def test_two_workers_survive_sigkill_and_broker_restart(chaos_dir: Path, runtime
 
         def load() -> None:
             try:
-                produced.append(produce_load(settings, event_payloads(config)))
+                produced.append(produce_load(settings, generate_messages(config)))
             except BaseException as exc:
                 errors.append(exc)
 

@@ -32,7 +32,9 @@ def _time_ms(value: str | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-@click.command(name="audit")
+@click.command(
+    name="audit", short_help="Check that every proposal got one decision or a dead letter."
+)
 @kafka_options
 @click.option(
     "--since", help="Only proposals produced at or after this time (ISO 8601 or epoch ms)."

@@ -49,7 +49,7 @@ _timeout = click.option(
 )
 
 
-@click.group()
+@click.group(short_help="Start, stop or fetch a local Kafka broker (no Docker).")
 def kafka() -> None:
     """A local single-node Kafka broker (KRaft) on 127.0.0.1, no Docker.
 
@@ -117,7 +117,7 @@ def kafka_fetch() -> None:
     click.echo(f"kafka {KAFKA_VERSION}: {len(entries)} jars cached under {cache_dir()}")
 
 
-@click.group()
+@click.group(short_help="Start, stop or fetch a local schema registry (no Docker).")
 def registry() -> None:
     """A local Apicurio schema registry (Confluent-compatible API), no Docker.
 

@@ -13,7 +13,7 @@ from guardrail.tools.policy_doc import label, load_named
 EXIT_REJECTED = 1
 
 
-@click.command(name="diff")
+@click.command(name="diff", short_help="What-if: one event file under two policies, what changed.")
 @click.option(
     "--policy",
     "policies",

@@ -1,4 +1,5 @@
-"""The ``guardrail`` command. Each subcommand lives in the module that does its work."""
+"""The ``guardrail`` command: one module per subcommand in this folder; the work is done
+by the tools, the worker and the generator they call with plain arguments."""
 
 from __future__ import annotations
 
@@ -7,19 +8,19 @@ import click
 from guardrail.cli.audit import audit
 from guardrail.cli.bench import bench
 from guardrail.cli.config import config
+from guardrail.cli.demo import demo
 from guardrail.cli.devstack import kafka, registry
 from guardrail.cli.diff import diff_cmd
 from guardrail.cli.errors import GuardedGroup
 from guardrail.cli.explain import explain_cmd
 from guardrail.cli.export import export_cmd
+from guardrail.cli.generate import generate
 from guardrail.cli.ingest import ingest
 from guardrail.cli.policy import policy_group
 from guardrail.cli.replay import replay
 from guardrail.cli.report import report_cmd
+from guardrail.cli.soak import soak
 from guardrail.cli.worker import worker
-from guardrail.generate.stream import generate
-from guardrail.tools.demo import demo
-from guardrail.tools.soak import soak
 
 
 @click.group(

@@ -16,7 +16,7 @@ EXIT_DIFFERENT = 1
 POLICY_ARG = click.argument("policy", default="default", metavar="POLICY")
 
 
-@click.group(name="policy")
+@click.group(name="policy", short_help="Show, check or compare policy files.")
 def policy_group() -> None:
     """Inspect policy files: POLICY is a YAML file or `default` (the contract's policy)."""
 

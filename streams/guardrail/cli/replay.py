@@ -33,7 +33,7 @@ def print_summary(summary: ReplaySummary, err: IO[str]) -> None:
             print(f"    {reason:<34} {count:>8}", file=err)
 
 
-@click.command()
+@click.command(short_help="Decide every recommendation of an event file, no broker.")
 @click.argument("events", type=click.File("rb"))
 @click.option(
     "--policy",

@@ -46,14 +46,11 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def make_test_pki(directory: Path, *, days: int = 7, hosts: tuple[str, ...] = ()) -> TestPki:
-    """Write a new CA and a broker key + certificate into ``directory`` (created if needed)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # tolerate small clock skew
-    until = now + dt.timedelta(days=days)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("guardrail test CA")
-    ca_cert = (
+def _ca_certificate(
+    ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, now: dt.datetime, until: dt.datetime
+) -> x509.Certificate:
+    """A self-signed CA certificate that may sign server certificates only."""
+    return (
         x509.CertificateBuilder()
         .subject_name(ca_name)
         .issuer_name(ca_name)
@@ -78,6 +75,16 @@ def make_test_pki(directory: Path, *, days: int = 7, hosts: tuple[str, ...] = ()
         )
         .sign(ca_key, hashes.SHA256())
     )
+
+
+def make_test_pki(directory: Path, *, days: int = 7, hosts: tuple[str, ...] = ()) -> TestPki:
+    """Write a new CA and a broker key + certificate into ``directory`` (created if needed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # tolerate small clock skew
+    until = now + dt.timedelta(days=days)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name("guardrail test CA")
+    ca_cert = _ca_certificate(ca_key, ca_name, now, until)
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),

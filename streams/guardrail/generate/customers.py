@@ -192,7 +192,6 @@ class Core:
             x = rng.random()
             b = min(bisect.bisect_right(cum, x), len(cum) - 1)
             self.buckets[b].append(idx)
-        self.tz_of: dict[int, int] = {}
         self.zones = [ZoneInfo(tz) for tz in TZ_NAMES]
         self.offsets: dict[int, int] = {}
         self._hour = -1

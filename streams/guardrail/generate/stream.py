@@ -20,9 +20,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-
-import click
+from typing import IO, Any, NamedTuple
 
 from guardrail.core.records import Event, parse_event
 from guardrail.generate.catalog import (
@@ -42,6 +40,7 @@ from guardrail.generate.customers import (
     PRODUCTS,
     START_MS,
     Core,
+    Cust,
     FastRandom,
     fill,
 )
@@ -50,9 +49,9 @@ from guardrail.generate.failures import FAILURE_WEIGHTS, FAILURES
 __all__ = [
     "START_MS",
     "GeneratorConfig",
-    "generate",
     "generate_events",
     "generate_lines",
+    "generate_messages",
     "generate_records",
     "write_jsonl",
 ]
@@ -206,69 +205,13 @@ class _Generator(Core):
                 break
             c = self.pick(t)
         ts = self.begin(c, t)
-        sources: list[str] = []
-        based_on: list[str] = []
-        trigger, life, noun = "batch", None, "order"
-        prefer: tuple[str, ...] = ()
         personal = c.pers and not c.erased
-        last_browse = c.browses[-1] if c.browses else None
         if personal and rng.random() < 0.8:
-            options = ["batch"]
-            if (
-                last_browse
-                and 31 * MINUTE < ts - last_browse[0] < 7 * DAY
-                and (last_browse[4] is None or self.allowed(c, last_browse[4]))
-            ):
-                options += ["cart" if last_browse[2] == "add_to_cart" else "browse"] * 3
-            buys = [
-                p
-                for p in c.purchases
-                if not p[3] and ts - p[0] < 30 * DAY and all(self.allowed(c, k) for _s, k in p[2])
-            ]
-            if buys:
-                options += ["purchase"] * 2
-            if c.loc_ok and c.locs and ts - c.locs[-1][0] < DAY:
-                options += ["location"] * 2
-            if c.declared and c.profiled:
-                options.append("life_event")
-            trigger = rng.choice(options)
-            if trigger in ("browse", "cart") and last_browse:
-                sources, based_on = ["browsing"], [last_browse[1]]
-                if last_browse[4] and self.allowed(c, last_browse[4]):
-                    prefer = (last_browse[4],)
-            elif trigger == "purchase":
-                p = buys[-1]
-                cat = p[2][0][1]
-                sources, based_on = ["purchase_history"], [p[1]]
-                prefer, noun = COMPLEMENTS.get(cat, c.fav), CATALOG[cat][0]
-            elif trigger == "location":
-                sources, based_on = ["location"], [c.locs[-1][1]]
-            elif trigger == "life_event":
-                life = c.declared[0]
-                sources, prefer = ["profile"], LIFE_COPY[life][2]
-            else:
-                sources = rng.choice((["purchase_history"], ["inferred"], ["browsing"]))
-                if c.tp_ok and rng.random() < 0.3:
-                    sources = [*sources, rng.choice(("third_party", "social"))]
-                elif c.purchases and sources == ["purchase_history"]:
-                    based_on = [
-                        p[1]
-                        for p in c.purchases[-2:]
-                        if not p[3] and ts > p[0] and all(self.allowed(c, k) for _s, k in p[2])
-                    ]
-        items = self.clean_items(c, ts, prefer, rng.choice((1, 1, 2, 3)))
-        sku, cat = items[0]
-        name = next((p[1] for p in PRODUCTS.get(cat, ()) if p[0] == sku), "gift card")
-        label = CATALOG[cat][1] if cat in CATALOG else "gift cards"
-        greet = self.greet(c)
-        if life:
-            title, body = LIFE_COPY[life][0], f"{greet} {LIFE_COPY[life][1]}"
+            trigger, sources, based_on, prefer, noun, life = self._clean_reason(c, ts)
         else:
-            key = trigger if personal else "batch"
-            title = fill(rng.choice(CLEAN_TITLES[key]), product=name, label=label)
-            body = fill(
-                rng.choice(CLEAN_BODIES[key]), greet=greet, product=name, label=label, noun=noun
-            )
+            trigger, sources, based_on, prefer, noun, life = "batch", [], [], (), "order", None
+        items = self.clean_items(c, ts, prefer, rng.choice((1, 1, 2, 3)))
+        title, body = self._clean_copy(c, items[0], trigger if personal else "batch", noun, life)
         ch = self.channel(c, ts)
         if trigger == "purchase" and rng.random() < 0.5:
             # A cross-sell inside the order confirmation: transactional, any hour, uncapped.
@@ -300,6 +243,85 @@ class _Generator(Core):
             campaign,
         )
 
+    def _clean_reason(
+        self, c: Cust, ts: int
+    ) -> tuple[str, list[str], list[str], tuple[str, ...], str, str | None]:
+        """A personal recommendation's trigger, data sources, ``based_on``, preferred
+        categories, copy noun and life event, from what the customer did and allowed."""
+        rng = self.rng
+        sources: list[str] = []
+        based_on: list[str] = []
+        life, noun = None, "order"
+        prefer: tuple[str, ...] = ()
+        last_browse = c.browses[-1] if c.browses else None
+        options = ["batch"]
+        if (
+            last_browse
+            and 31 * MINUTE < ts - last_browse[0] < 7 * DAY
+            and (last_browse[4] is None or self.allowed(c, last_browse[4]))
+        ):
+            options += ["cart" if last_browse[2] == "add_to_cart" else "browse"] * 3
+        buys = [
+            p
+            for p in c.purchases
+            if not p[3] and ts - p[0] < 30 * DAY and all(self.allowed(c, k) for _s, k in p[2])
+        ]
+        if buys:
+            options += ["purchase"] * 2
+        if c.loc_ok and c.locs and ts - c.locs[-1][0] < DAY:
+            options += ["location"] * 2
+        if c.declared and c.profiled:
+            options.append("life_event")
+        trigger = rng.choice(options)
+        if trigger in ("browse", "cart") and last_browse:
+            sources, based_on = ["browsing"], [last_browse[1]]
+            if last_browse[4] and self.allowed(c, last_browse[4]):
+                prefer = (last_browse[4],)
+        elif trigger == "purchase":
+            p = buys[-1]
+            cat = p[2][0][1]
+            sources, based_on = ["purchase_history"], [p[1]]
+            prefer, noun = COMPLEMENTS.get(cat, c.fav), CATALOG[cat][0]
+        elif trigger == "location":
+            sources, based_on = ["location"], [c.locs[-1][1]]
+        elif trigger == "life_event":
+            life = c.declared[0]
+            sources, prefer = ["profile"], LIFE_COPY[life][2]
+        else:
+            sources, based_on = self._batch_sources(c, ts)
+        return trigger, sources, based_on, prefer, noun, life
+
+    def _batch_sources(self, c: Cust, ts: int) -> tuple[list[str], list[str]]:
+        rng = self.rng
+        based_on: list[str] = []
+        sources = rng.choice((["purchase_history"], ["inferred"], ["browsing"]))
+        if c.tp_ok and rng.random() < 0.3:
+            sources = [*sources, rng.choice(("third_party", "social"))]
+        elif c.purchases and sources == ["purchase_history"]:
+            based_on = [
+                p[1]
+                for p in c.purchases[-2:]
+                if not p[3] and ts > p[0] and all(self.allowed(c, k) for _s, k in p[2])
+            ]
+        return sources, based_on
+
+    def _clean_copy(
+        self, c: Cust, item: tuple[str, str], key: str, noun: str, life: str | None
+    ) -> tuple[str, str]:
+        """Title and body of a clean recommendation of ``item`` (sku, category)."""
+        rng = self.rng
+        sku, cat = item
+        name = next((p[1] for p in PRODUCTS.get(cat, ()) if p[0] == sku), "gift card")
+        label = CATALOG[cat][1] if cat in CATALOG else "gift cards"
+        greet = self.greet(c)
+        if life:
+            return LIFE_COPY[life][0], f"{greet} {LIFE_COPY[life][1]}"
+        title = fill(rng.choice(CLEAN_TITLES[key]), product=name, label=label)
+        body = fill(
+            rng.choice(CLEAN_BODIES[key]), greet=greet, product=name, label=label, noun=noun
+        )
+        return title, body
+
     def failure(self, t: int) -> None:
         i = _bisect(self.failure_cum, self.rng.random() * self.failure_cum[-1])
         FAILURES[self.failure_kinds[i]](self, t)
@@ -329,6 +351,24 @@ def generate_records(cfg: GeneratorConfig | None = None) -> Iterator[tuple[str, 
     for event in generate_events(cfg):
         kind = event["type"]
         yield kind, parse_event(kind, event)
+
+
+class Message(NamedTuple):
+    """A generated event as a Kafka message of its input topic."""
+
+    kind: str  # the record kind: its input topic's logical name
+    key: bytes  # customer_id
+    value: bytes  # the record's compact JSON, without "type"
+    rec_id: str | None  # a recommendation's rec_id, else None
+
+
+def generate_messages(cfg: GeneratorConfig | None = None) -> Iterator[Message]:
+    """Yield the generated events as Kafka messages, in ``ts`` order."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    for event in generate_events(cfg):
+        kind = event.pop("type")
+        rec_id = event.get("rec_id") if kind == "recommendation" else None
+        yield Message(kind, event["customer_id"].encode(), dumps(event).encode(), rec_id)
 
 
 def generate_lines(cfg: GeneratorConfig | None = None) -> Iterator[str]:
@@ -407,109 +447,3 @@ def _write(
         fh.write("\n".join(buf) + "\n")
     fh.flush()
     return count
-
-
-@click.command()
-@click.option(
-    "--customers",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Number of distinct customers (ids c-000000 ...).",
-)
-@click.option(
-    "--events",
-    type=click.IntRange(min=0),
-    default=10_000,
-    show_default=True,
-    help="Number of valid events to write (malformed lines come on top).",
-)
-@click.option(
-    "--days",
-    type=click.FloatRange(min=0, min_open=True),
-    default=90.0,
-    show_default=True,
-    help="Simulated days the stream spans.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=42,
-    show_default=True,
-    help="Random seed: the same seed and options give the same file.",
-)
-@click.option(
-    "--start-ms",
-    type=click.IntRange(min=0),
-    default=START_MS,
-    show_default=True,
-    help="Event time of the stream's start, epoch ms (default 2026-01-01T00:00Z).",
-)
-@click.option(
-    "--recommendation-share",
-    type=click.FloatRange(0, 1),
-    default=0.2,
-    show_default=True,
-    help="Share of events that are recommendations.",
-)
-@click.option(
-    "--failure-rate",
-    type=click.FloatRange(0, 1),
-    default=0.3,
-    show_default=True,
-    help="Share of recommendations built to be creepy (the rest are clean).",
-)
-@click.option(
-    "--bad-line-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Chance of a malformed line after each event, to test error handling.",
-)
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    default="-",
-    help="Output file (JSON lines). Default: stdout.",
-)
-def generate(
-    customers: int,
-    events: int,
-    days: float,
-    seed: int,
-    start_ms: int,
-    recommendation_share: float,
-    failure_rate: float,
-    bad_line_rate: float,
-    out: str,
-) -> None:
-    """Write a seeded, realistic stream of events as JSON lines, ready for `guardrail replay`.
-
-    Purchases, browsing, locations, profiles and recommendations of a simulated customer base,
-    in event-time order. A share of the recommendations (--failure-rate) is built to trip the
-    guardrail's rules: re-offers, duplicates, bursts, unfilled merge tags, gift and life-event
-    mix-ups, sensitive categories, surveillance copy, night pushes, ignored consent.
-
-    \b
-    Example: guardrail generate --customers 100000 --events 1000000 --out bench.jsonl
-    """
-    cfg = GeneratorConfig(
-        seed=seed,
-        customers=customers,
-        events=events,
-        days=days,
-        start_ms=start_ms,
-        recommendation_share=recommendation_share,
-        failure_rate=failure_rate,
-        bad_line_rate=bad_line_rate,
-    )
-    to_file = out != "-"
-    show = to_file or sys.stderr.isatty()
-
-    def progress(lines: int) -> None:
-        click.echo(f"generate: {lines:,} lines", err=True)
-
-    count = write_jsonl(cfg, out if to_file else None, progress if show else None)
-    if to_file:
-        click.echo(f"generate: wrote {count:,} lines to {out}", err=True)

@@ -96,6 +96,26 @@ def decision_of(
     raise ValueError(f"approved record without a {DECISION_HEADER} header")
 
 
+def decision_topics(settings: Settings) -> dict[str, str]:
+    """The topics decisions come out on, with the kind of record each holds."""
+    outputs = settings.output_topics()
+    return {outputs["approved"]: "approved", outputs["suppressed"]: "suppressed"}
+
+
+def decision_consumer(settings: Settings, group_id: str, **extra: object) -> Consumer:
+    """A consumer for :func:`collect_decisions`: committed records only, nothing committed."""
+    return Consumer(
+        {
+            **settings.confluent_config(),
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            **extra,
+        }
+    )
+
+
 def replay_to_kafka(
     lines: Iterable[str],
     settings: Settings,
@@ -105,17 +125,8 @@ def replay_to_kafka(
 ) -> KafkaReplayResult:
     """Produce ``lines`` and wait for every recommendation's decision (in input order)."""
     events, rejected = parse_events(lines)
-    outputs = settings.output_topics()
-    listen = {outputs["approved"]: "approved", outputs["suppressed"]: "suppressed"}
-    consumer = Consumer(
-        {
-            **settings.confluent_config(),
-            "group.id": "guardrail-replay",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
-        }
-    )
+    listen = decision_topics(settings)
+    consumer = decision_consumer(settings, "guardrail-replay")
     try:
         consumer.assign(end_offsets(consumer, listen))
         produce_events(events, settings, progress)

@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from types import FrameType
 from typing import Any
 
 import click
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import KafkaException
 
 from guardrail.config import Settings
 from guardrail.core.records import Decision, Event, Recommendation
@@ -39,7 +38,14 @@ from guardrail.devstack.jvm_fetch import (
 )
 from guardrail.devstack.kafka import HOST, LocalKafka, port_in_use
 from guardrail.errors import GuardrailError, LocalStackError
-from guardrail.kafka.replay import Progress, collect_decisions, end_offsets, produce_events
+from guardrail.kafka.replay import (
+    Progress,
+    collect_decisions,
+    decision_consumer,
+    decision_topics,
+    end_offsets,
+    produce_events,
+)
 from guardrail.tools.demo_report import (
     ProgressLine,
     choose_examples,
@@ -198,18 +204,8 @@ def stream_through_kafka(
     notes: list[str],
 ) -> list[Decision]:
     """``replay_to_kafka`` with the producer above: every recommendation's decision, in order."""
-    outputs = settings.output_topics()
-    listen = {outputs["approved"]: "approved", outputs["suppressed"]: "suppressed"}
-    consumer = Consumer(
-        {
-            **settings.confluent_config(),
-            "group.id": "guardrail-demo",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
-            "logger": _quiet_logger(),
-        }
-    )
+    listen = decision_topics(settings)
+    consumer = decision_consumer(settings, "guardrail-demo", logger=_quiet_logger())
     wanted = [e.rec_id for e in events if isinstance(e, Recommendation)]
     try:
         consumer.assign(end_offsets(consumer, listen))
@@ -253,89 +249,28 @@ def _clean_env() -> None:
 
 def start_stack(opts: DemoOptions, stack: Stack) -> Settings:
     """Kafka fetched and started (steps 1-2); the demo worker's settings."""
-    data_dir = opts.data_dir
     _clean_env()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if stop_kept(data_dir):
+    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    if stop_kept(opts.data_dir):
         _say("      (that stack was left up by an earlier `guardrail demo --keep-running`)")
-
     with stack.stage("fetch Kafka") as notes:
-        java = find_java(17, f"Kafka {KAFKA_VERSION}")
-        _step(1, f"Kafka {KAFKA_VERSION} (java: {java}; cache {cache_dir()})")
-        jars = kafka_classpath(KAFKA_VERSION, echo=_say).split(os.pathsep)
-        notes.append(f"{len(jars)} jars")
-
+        _fetch_kafka(notes)
     with stack.stage("start broker") as notes:
-        port = _choose_port(opts.port, DEFAULT_KAFKA_PORT, "Kafka", "--port", width=2)
-        _step(2, f"starting a Kafka broker on {HOST}:{port} (data {data_dir / 'kafka'})")
-        for stale in ("kafka", "worker"):  # each run starts from empty topics and state
-            shutil.rmtree(data_dir / stale, ignore_errors=True)
-        (data_dir / "worker.log").unlink(missing_ok=True)
-        stack.kafka = LocalKafka(port, data_dir=data_dir / "kafka", echo=_say)
-        stack.kafka.start(timeout=opts.timeout)
-        notes.append(f"{HOST}:{port}")
-
-    metrics_port = _choose_port(
-        opts.metrics_port, DEFAULT_METRICS_PORT, "metrics", "--metrics-port", width=1
-    )
-    settings = Settings(
-        bootstrap_servers=stack.kafka.bootstrap,  # the rest: defaults (GUARDRAIL_* cleared)
-        data_dir=(data_dir / "worker").resolve(),
-        metrics_port=metrics_port,
-        web_port=_free_from(DEFAULT_WEB_PORT),
-        # The demo squeezes months of events into seconds, maybe on a busy laptop: the worker
-        # waits up to 30 s (not 2 s) for every topic to catch up before it releases an event.
-        max_hold_ms=DEMO_MAX_HOLD_MS,
-    )
-    return settings
+        broker = _start_broker(opts, stack, notes)
+    return _worker_settings(opts, broker)
 
 
 def run_demo(opts: DemoOptions, stack: Stack) -> bool:
     """Everything up to the report; returns whether Kafka agreed with the pure replay."""
     from guardrail.core.policy import load_policy
-    from guardrail.core.replay import Replayer
-    from guardrail.generate.stream import GeneratorConfig, generate_lines
-    from guardrail.kafka.replay import parse_events
-    from guardrail.kafka.topics import all_topics, ensure_topics
 
-    data_dir = opts.data_dir
     settings = start_stack(opts, stack)
-    metrics_port = settings.metrics_port
-    port = stack.kafka.port if stack.kafka is not None else 0
     with stack.stage("create topics") as notes:
-        _step(3, "creating topics")
-        partitions = ensure_topics(settings)
-        notes.append(f"{len(all_topics(settings))} topics x {partitions} partitions")
-
-    with stack.stage("start worker") as notes:
-        log_path = data_dir / "worker.log"
-        _step(4, f"starting a worker (RocksDB state in {settings.data_dir}, log {log_path})")
-        stack.worker = WorkerProcess(settings, log_path)
-        stack.worker.start(timeout=opts.timeout)
-        pid = stack.worker.process.pid if stack.worker.process else None
-        _say(f"      worker ready (pid {pid}, metrics http://{HOST}:{metrics_port}/metrics)")
-        (data_dir / STATE_FILE).write_text(
-            json.dumps({"kafka_port": port, "worker_pid": pid, "metrics_port": metrics_port}) + "\n"
-        )
-
+        _create_topics(settings, notes)
+    with stack.stage("start worker"):
+        _start_worker(opts, stack, settings)
     with stack.stage("generate events") as notes:
-        cfg = GeneratorConfig(
-            seed=opts.seed,
-            customers=opts.customers,
-            events=opts.events,
-            failure_rate=opts.failure_rate,
-        )
-        lines = list(generate_lines(cfg))
-        (data_dir / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        events, _ = parse_events(lines)
-        originals = {e.rec_id: e for e in events if isinstance(e, Recommendation)}
-        _step(
-            5,
-            f"generated {len(lines):,} events ({len(originals):,} recommendations) for "
-            f"{opts.customers:,} customers, seed {opts.seed} -> {data_dir / 'events.jsonl'}",
-        )
-        notes.append(f"{len(lines):,} events")
-
+        lines, events, originals = _generate(opts, notes)
     with stack.stage("stream through Kafka") as notes:
         _step(6, f"streaming them through the worker on {settings.bootstrap_servers}")
         progress = ProgressLine()
@@ -343,20 +278,112 @@ def run_demo(opts: DemoOptions, stack: Stack) -> bool:
             kafka_decisions = stream_through_kafka(events, settings, opts.timeout, progress, notes)
         finally:
             progress.finish()
-
     with stack.stage("pure replay (no Kafka)") as notes:
-        replayer = Replayer(load_policy(settings.policy))
-        pure = list(replayer.replay_lines(lines))
-        notes.append("same events, in-process")
+        pure = _pure_replay(settings, lines, notes)
+    same = _report(kafka_decisions, pure, originals)
+    with stack.stage("HTML report") as notes:
+        stack.report = write_demo_report(opts.data_dir, load_policy(settings.policy))
+        notes.append(str(stack.report))
+    return same
 
+
+def _fetch_kafka(notes: list[str]) -> None:
+    java = find_java(17, f"Kafka {KAFKA_VERSION}")
+    _step(1, f"Kafka {KAFKA_VERSION} (java: {java}; cache {cache_dir()})")
+    jars = kafka_classpath(KAFKA_VERSION, echo=_say).split(os.pathsep)
+    notes.append(f"{len(jars)} jars")
+
+
+def _start_broker(opts: DemoOptions, stack: Stack, notes: list[str]) -> LocalKafka:
+    data_dir = opts.data_dir
+    port = _choose_port(opts.port, DEFAULT_KAFKA_PORT, "Kafka", "--port", width=2)
+    _step(2, f"starting a Kafka broker on {HOST}:{port} (data {data_dir / 'kafka'})")
+    for stale in ("kafka", "worker"):  # each run starts from empty topics and state
+        shutil.rmtree(data_dir / stale, ignore_errors=True)
+    (data_dir / "worker.log").unlink(missing_ok=True)
+    stack.kafka = LocalKafka(port, data_dir=data_dir / "kafka", echo=_say)
+    stack.kafka.start(timeout=opts.timeout)
+    notes.append(f"{HOST}:{port}")
+    return stack.kafka
+
+
+def _worker_settings(opts: DemoOptions, broker: LocalKafka) -> Settings:
+    metrics_port = _choose_port(
+        opts.metrics_port, DEFAULT_METRICS_PORT, "metrics", "--metrics-port", width=1
+    )
+    return Settings(
+        bootstrap_servers=broker.bootstrap,  # the rest: defaults (GUARDRAIL_* cleared)
+        data_dir=(opts.data_dir / "worker").resolve(),
+        metrics_port=metrics_port,
+        web_port=_free_from(DEFAULT_WEB_PORT),
+        # The demo squeezes months of events into seconds, maybe on a busy laptop: the worker
+        # waits up to 30 s (not 2 s) for every topic to catch up before it releases an event.
+        max_hold_ms=DEMO_MAX_HOLD_MS,
+    )
+
+
+def _create_topics(settings: Settings, notes: list[str]) -> None:
+    from guardrail.kafka.topics import all_topics, ensure_topics
+
+    _step(3, "creating topics")
+    partitions = ensure_topics(settings)
+    notes.append(f"{len(all_topics(settings))} topics x {partitions} partitions")
+
+
+def _start_worker(opts: DemoOptions, stack: Stack, settings: Settings) -> None:
+    assert stack.kafka is not None
+    log_path = opts.data_dir / "worker.log"
+    _step(4, f"starting a worker (RocksDB state in {settings.data_dir}, log {log_path})")
+    stack.worker = WorkerProcess(settings, log_path)
+    stack.worker.start(timeout=opts.timeout)
+    pid = stack.worker.process.pid if stack.worker.process else None
+    metrics_port = settings.metrics_port
+    _say(f"      worker ready (pid {pid}, metrics http://{HOST}:{metrics_port}/metrics)")
+    state = {"kafka_port": stack.kafka.port, "worker_pid": pid, "metrics_port": metrics_port}
+    (opts.data_dir / STATE_FILE).write_text(json.dumps(state) + "\n")
+
+
+def _generate(
+    opts: DemoOptions, notes: list[str]
+) -> tuple[list[str], list[Event], dict[str, Recommendation]]:
+    from guardrail.generate.stream import GeneratorConfig, generate_lines
+    from guardrail.kafka.replay import parse_events
+
+    cfg = GeneratorConfig(
+        seed=opts.seed, customers=opts.customers, events=opts.events, failure_rate=opts.failure_rate
+    )
+    lines = list(generate_lines(cfg))
+    dataset = opts.data_dir / "events.jsonl"
+    dataset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    events, _ = parse_events(lines)
+    originals = {e.rec_id: e for e in events if isinstance(e, Recommendation)}
+    _step(
+        5,
+        f"generated {len(lines):,} events ({len(originals):,} recommendations) for "
+        f"{opts.customers:,} customers, seed {opts.seed} -> {dataset}",
+    )
+    notes.append(f"{len(lines):,} events")
+    return lines, events, originals
+
+
+def _pure_replay(settings: Settings, lines: list[str], notes: list[str]) -> list[Decision]:
+    from guardrail.core.policy import load_policy
+    from guardrail.core.replay import Replayer
+
+    replayer = Replayer(load_policy(settings.policy))
+    pure = list(replayer.replay_lines(lines))
+    notes.append("same events, in-process")
+    return pure
+
+
+def _report(
+    kafka_decisions: list[Decision], pure: list[Decision], originals: dict[str, Recommendation]
+) -> bool:
     click.echo(decision_table(kafka_decisions))
     click.echo(examples_text(choose_examples(kafka_decisions, originals), originals))
     comparison = compare(kafka_decisions, pure)
     click.echo(heading("Check"))
     click.echo(comparison_line(comparison, len(pure)))
-    with stack.stage("HTML report") as notes:
-        stack.report = write_demo_report(data_dir, load_policy(settings.policy))
-        notes.append(str(stack.report))
     return comparison.same
 
 
@@ -406,110 +433,14 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-@click.command()
-@click.option(
-    "--customers",
-    type=click.IntRange(min=1),
-    default=300,
-    show_default=True,
-    help="Distinct customers in the generated dataset.",
-)
-@click.option(
-    "--events",
-    type=click.IntRange(min=1),
-    default=5000,
-    show_default=True,
-    help="Events to generate and stream.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=7,
-    show_default=True,
-    help="Generator seed: the same seed gives the same events and decisions.",
-)
-@click.option(
-    "--failure-rate",
-    type=click.FloatRange(0, 1),
-    default=0.3,
-    show_default=True,
-    help="Share of recommendations built to trip a rule.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65534),
-    default=None,
-    help="Kafka port (the controller takes PORT+1). [default: 9092, or the next free one]",
-)
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(1, 65535),
-    default=None,
-    help="The worker's Prometheus port. [default: 9108, or the next free one]",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("var/demo"),
-    show_default=True,
-    help="Broker data, worker state, logs and the dataset (emptied at each run).",
-)
-@click.option(
-    "--keep-running",
-    is_flag=True,
-    help="Leave the broker and the worker up afterwards, to explore.",
-)
-@click.option(
-    "--stop",
-    "stop_only",
-    is_flag=True,
-    help="Only stop what an earlier --keep-running left up, then exit.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=10),
-    default=180.0,
-    show_default=True,
-    help="Seconds to wait for the broker, the worker, and the decisions each.",
-)
-@click.option(
-    "--foreign",
-    is_flag=True,
-    help="A brand's own topics instead: orders and clicks in its own shapes, keyed by order "
-    "or click id, librdkafka's default partitioner; `guardrail ingest` maps them into the "
-    "contract's topics (docs/integration.md).",
-)
-def demo(
-    customers: int,
-    events: int,
-    seed: int,
-    failure_rate: float,
-    port: int | None,
-    metrics_port: int | None,
-    data_dir: Path,
-    keep_running: bool,
-    stop_only: bool,
-    timeout: float,
-    foreign: bool,
-) -> None:
-    """Run the guardrail end to end on a local Kafka and show what it decides and why.
+def run(opts: DemoOptions, foreign: bool = False) -> int:
+    """Run the demo (``foreign``: on a brand's own topics through `guardrail ingest`); stop
+    what it started on every way out (unless --keep-running succeeded).
 
-    Fetches Kafka on first use (java and mvn needed), starts a broker and a worker, streams a
-    generated dataset with every failure family through them, then prints decisions by
-    action and reason, four before/after examples, a check against the pure replay and
-    stage timings, and ends by writing an HTML report (report.html in --data-dir) and saying
-    where it is. Stops what it started, also on Ctrl-C.
+    Returns the exit status: 0, 1 when Kafka's decisions differ from the pure replay's, 130
+    when interrupted. A failure (the broker, the worker, Kafka) is raised after the clean-up.
     """
-    if foreign and keep_running:
-        raise click.UsageError("--keep-running does not apply with --foreign")
-    if stop_only:
-        if not stop_kept(data_dir):
-            _say(f"nothing to stop: no demo stack is running from {data_dir}")
-        return
-    opts = DemoOptions(
-        customers, events, seed, failure_rate, port, metrics_port, data_dir, keep_running, timeout
-    )
-    stack = Stack(data_dir)
+    stack = Stack(opts.data_dir)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     same, completed, interrupted = False, False, False
     failure: Exception | None = None
@@ -530,27 +461,31 @@ def demo(
             raise
         interrupted = True
     finally:
-        # A second Ctrl-C must not cut the clean-up short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        try:
-            if keep_running and completed:
-                click.echo(timings_text(stack.stages))
-                click.echo(explore_text(stack, data_dir))
-            else:
-                with stack.stage("stop worker and broker"):
-                    stack.stop()
-                if completed:
-                    click.echo(timings_text(stack.stages))
-        finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, previous)
+        _finish(stack, opts, completed, previous)
     if stack.report is not None:
         click.echo(f"\nReport: {stack.report} (one file, opens offline in any browser)")
     if interrupted:
         _say("interrupted: stopped what the demo had started")
-        sys.exit(130)
+        return 130
     if failure is not None:
         raise failure
-    if not same:
-        sys.exit(1)
+    return 0 if same else 1
+
+
+def _finish(stack: Stack, opts: DemoOptions, completed: bool, previous: Any) -> None:
+    """Stop the stack (or show how to explore it) and the stage timings."""
+    # A second Ctrl-C must not cut the clean-up short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        if opts.keep_running and completed:
+            click.echo(timings_text(stack.stages))
+            click.echo(explore_text(stack, opts.data_dir))
+        else:
+            with stack.stage("stop worker and broker"):
+                stack.stop()
+            if completed:
+                click.echo(timings_text(stack.stages))
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous)

@@ -28,116 +28,16 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import click
+from typing import TYPE_CHECKING, Any
 
 from guardrail.tools.measure import percentile, proc_status_mb
+from guardrail.tools.soak_report import RssTrend, Sample, format_sample, rss_trend, summary_lines
+
+if TYPE_CHECKING:
+    from guardrail.generate.stream import Message
 
 SENT_HEADER = "guardrail-sent-ns"
 DRAIN_S = 30.0  # how long decisions still in flight at the end are waited for
-
-
-# -- report logic (pure) ---------------------------------------------------------------------
-
-
-@dataclass
-class Sample:
-    """One report interval."""
-
-    t_s: float  # seconds since the load started, at the end of the interval
-    produced: int  # events produced in the interval
-    decided: int  # decisions received in the interval
-    p50_ms: float | None
-    p99_ms: float | None
-    rss_mb: float | None
-    interval_s: float
-
-    @property
-    def events_per_s(self) -> float:
-        return self.produced / self.interval_s if self.interval_s else 0.0
-
-    @property
-    def decisions_per_s(self) -> float:
-        return self.decided / self.interval_s if self.interval_s else 0.0
-
-
-@dataclass
-class RssTrend:
-    second_third_mb: float
-    last_third_mb: float
-    growth_pct: float
-    slope_mb_per_min: float
-    grew: bool
-
-
-def _slope(points: list[tuple[float, float]]) -> float:
-    """Least-squares slope of ``(x, y)`` points (0 for fewer than two distinct x)."""
-    n = len(points)
-    if n < 2:
-        return 0.0
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    sxx = sum((x - mx) ** 2 for x, _ in points)
-    if sxx == 0:
-        return 0.0
-    return sum((x - mx) * (y - my) for x, y in points) / sxx
-
-
-def rss_trend(samples: list[Sample], tolerance_pct: float = 5.0) -> RssTrend | None:
-    """Did RSS grow after warm-up? The first third of the samples is warm-up.
-
-    It grew when the last third's mean exceeds the second third's by more than
-    ``tolerance_pct`` percent. None with fewer than three RSS samples.
-    """
-    points = [(s.t_s, s.rss_mb) for s in samples if s.rss_mb is not None]
-    if len(points) < 3:
-        return None
-    third = len(points) // 3
-    second = [y for _, y in points[third : 2 * third]]
-    last = [y for _, y in points[2 * third :]]
-    second_mean = sum(second) / len(second)
-    last_mean = sum(last) / len(last)
-    growth = (last_mean - second_mean) / second_mean * 100 if second_mean else 0.0
-    slope = _slope([(x / 60, y) for x, y in points[third:]])
-    return RssTrend(second_mean, last_mean, growth, slope, growth > tolerance_pct)
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def format_sample(sample: Sample) -> str:
-    rss = "-" if sample.rss_mb is None else f"{sample.rss_mb:.1f}"
-    return (
-        f"soak t={sample.t_s:6.0f}s  in {sample.events_per_s:8,.0f} ev/s  "
-        f"out {sample.decisions_per_s:7,.0f} dec/s  latency p50 {_ms(sample.p50_ms)} ms "
-        f"p99 {_ms(sample.p99_ms)} ms  worker RSS {rss} MB"
-    )
-
-
-def summary_lines(samples: list[Sample], produced: int, decided: int, wanted: int) -> list[str]:
-    lines = [
-        f"soak summary: {produced:,} events produced, {decided:,} of {wanted:,} "
-        f"recommendations decided over {samples[-1].t_s if samples else 0:.0f} s"
-    ]
-    p99s = [s.p99_ms for s in samples if s.p99_ms is not None]
-    if p99s:
-        lines.append(
-            f"  decision latency p99 per interval: median {percentile(p99s, 50):,.0f} ms, "
-            f"worst {max(p99s):,.0f} ms"
-        )
-    trend = rss_trend(samples)
-    if trend is None:
-        lines.append("  RSS: too few samples to judge growth")
-    else:
-        verdict = "GREW" if trend.grew else "stable (no growth after warm-up)"
-        lines.append(
-            f"  worker RSS after warm-up: second third {trend.second_third_mb:.1f} MB, "
-            f"last third {trend.last_third_mb:.1f} MB ({trend.growth_pct:+.1f}%), "
-            f"slope {trend.slope_mb_per_min:+.2f} MB/min: {verdict}"
-        )
-    return lines
 
 
 # -- the moving parts ------------------------------------------------------------------------
@@ -179,26 +79,15 @@ class Tracker:
             return self.produced, self.decided, latencies
 
 
-def event_payloads(config: Any) -> Iterable[tuple[str, str, bytes, str | None]]:
-    """``(kind, customer_id, JSON value, rec_id or None)`` of generated events, in order."""
-    from guardrail.generate.stream import generate_events
-
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for event in generate_events(config):
-        kind = event.pop("type")
-        rec_id = event.get("rec_id") if kind == "recommendation" else None
-        yield kind, event["customer_id"], dumps(event).encode(), rec_id
-
-
 def produce_load(
     settings: Any,
-    payloads: Iterable[tuple[str, str, bytes, str | None]],
+    messages: Iterable[Message],
     *,
     rate: float | None = None,
     stop: threading.Event | None = None,
     on_sent: Callable[[str | None, float], None] | None = None,
 ) -> int:
-    """Produce ``payloads`` onto the input topics, at ``rate`` events/s when given.
+    """Produce ``messages`` onto the input topics, at ``rate`` events/s when given.
 
     Returns how many were delivered; raises when any was not.
     """
@@ -216,7 +105,7 @@ def produce_load(
 
     started = time.monotonic()
     sent = 0
-    for kind, customer_id, value, rec_id in payloads:
+    for kind, key, value, rec_id in messages:
         if stop is not None and stop.is_set():
             break
         if rate:
@@ -229,7 +118,7 @@ def produce_load(
             try:
                 producer.produce(
                     topics[kind],
-                    key=customer_id.encode(),
+                    key=key,
                     value=value,
                     headers={SENT_HEADER: str(now_ns).encode()},
                     on_delivery=delivered,
@@ -319,6 +208,63 @@ class SoakResult:
         }
 
 
+@dataclass
+class _Load:
+    """The load and listener threads of one run: the first error in either stops both."""
+
+    settings: Any
+    config: Any
+    rate: float
+    tracker: Tracker = field(default_factory=Tracker)
+    stop: threading.Event = field(default_factory=threading.Event)
+    stop_load: threading.Event = field(default_factory=threading.Event)
+    errors: list[BaseException] = field(default_factory=list)
+    started: float = 0.0
+
+    def _guarded(self, target: Callable[[], object]) -> threading.Thread:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:  # raised by raise_first(), in the main thread
+                self.errors.append(exc)
+                self.stop.set()
+                self.stop_load.set()
+
+        return threading.Thread(target=run)
+
+    def start(self) -> None:
+        from guardrail.generate.stream import generate_messages
+
+        self.listener = self._guarded(lambda: listen(self.settings, self.tracker, self.stop))
+        self.listener.start()
+        time.sleep(2)  # the listener assigns itself before the first decision can arrive
+        self.load = self._guarded(
+            lambda: produce_load(
+                self.settings,
+                generate_messages(self.config),
+                rate=self.rate,
+                stop=self.stop_load,
+                on_sent=self.tracker.on_sent,
+            )
+        )
+        self.started = time.monotonic()
+        self.load.start()
+
+    def finish(self) -> None:
+        """Stop the load, wait a while for the decisions in flight, stop the listener."""
+        self.stop_load.set()
+        self.load.join()
+        drain_until = time.monotonic() + DRAIN_S  # the last decisions, in no sample
+        while self.tracker.sent and not self.stop.is_set() and time.monotonic() < drain_until:
+            time.sleep(0.2)
+        self.stop.set()
+        self.listener.join()
+
+    def raise_first(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+
 def run_soak(
     settings: Any,
     *,
@@ -333,161 +279,92 @@ def run_soak(
     """Run one worker (``settings``) and the load for ``minutes``; report as it goes."""
     from guardrail.generate.stream import GeneratorConfig
     from guardrail.kafka.topics import ensure_topics
-    from guardrail.worker.process import WorkerFailed, WorkerProcess
+    from guardrail.worker.process import WorkerProcess
 
     ensure_topics(settings)
     seconds = minutes * 60
     config = GeneratorConfig(seed=seed, customers=customers, events=int(rate * seconds) + 1)
-    tracker = Tracker()
-    stop = threading.Event()
-    stop_load = threading.Event()
-    samples: list[Sample] = []
-    errors: list[BaseException] = []
-
-    def guarded(target: Callable[[], object]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                target()
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-                stop.set()
-                stop_load.set()
-
-        return run
-
+    load = _Load(settings, config, rate)
     with WorkerProcess(settings, log_path).start(timeout=120) as worker:
         assert worker.process is not None
-        pid = worker.process.pid
         echo(
-            f"soak: worker pid {pid} ready (log {log_path}); {rate:g} events/s for {minutes:g} min"
-            f"; RocksDB per partition: {settings.rocksdb_write_buffer_mb} MB memtables, "
-            f"{settings.rocksdb_block_cache_mb} MB block cache"
+            f"soak: worker pid {worker.process.pid} ready (log {log_path}); {rate:g} events/s "
+            f"for {minutes:g} min; RocksDB per partition: {settings.rocksdb_write_buffer_mb} MB "
+            f"memtables, {settings.rocksdb_block_cache_mb} MB block cache"
         )
-        listener = threading.Thread(target=guarded(lambda: listen(settings, tracker, stop)))
-        listener.start()
-        time.sleep(2)  # the listener assigns itself before the first decision can arrive
-        load = threading.Thread(
-            target=guarded(
-                lambda: produce_load(
-                    settings,
-                    event_payloads(config),
-                    rate=rate,
-                    stop=stop_load,
-                    on_sent=tracker.on_sent,
-                )
-            )
-        )
-        started = time.monotonic()
         load.start()
-        last_t, last_produced, last_decided = started, 0, 0
         try:
-            while time.monotonic() - started < seconds and not stop.is_set():
-                stop.wait(min(report_every, max(0.0, started + seconds - time.monotonic())))
-                now = time.monotonic()
-                if now - last_t < 1:
-                    continue
-                produced, decided, latencies = tracker.take()
-                sample = Sample(
-                    t_s=now - started,
-                    produced=produced - last_produced,
-                    decided=decided - last_decided,
-                    p50_ms=percentile(latencies, 50),
-                    p99_ms=percentile(latencies, 99),
-                    rss_mb=rss_mb(pid),
-                    interval_s=now - last_t,
-                )
-                samples.append(sample)
-                echo(format_sample(sample))
-                last_t, last_produced, last_decided = now, produced, decided
-                if not worker.running:
-                    raise WorkerFailed(f"the worker died; its log: {log_path}", worker.tail())
+            samples = _watch(worker, load, seconds, report_every, echo)
         finally:
-            stop_load.set()
-            load.join()
-            drain_until = time.monotonic() + DRAIN_S  # the last decisions, in no sample
-            while tracker.sent and not stop.is_set() and time.monotonic() < drain_until:
-                time.sleep(0.2)
-            stop.set()
-            listener.join()
-    if errors:
-        raise errors[0]
-    trend = rss_trend(samples)
-    result = SoakResult(samples, tracker.produced, tracker.decided, tracker.recommendations, trend)
+            load.finish()
+    load.raise_first()
+    tracker = load.tracker
+    result = SoakResult(
+        samples, tracker.produced, tracker.decided, tracker.recommendations, rss_trend(samples)
+    )
     for line in summary_lines(samples, result.produced, result.decided, result.recommendations):
         echo(line)
     return result
 
 
-@click.command()
-@click.option("--minutes", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
-@click.option(
-    "--rate", type=click.FloatRange(min=1), default=500.0, show_default=True, help="Events/s."
-)
-@click.option(
-    "--report-every",
-    type=click.FloatRange(min=1),
-    default=30.0,
-    show_default=True,
-    help="Seconds between reports.",
-)
-@click.option(
-    "--customers",
-    type=click.IntRange(min=1),
-    default=2_000,
-    show_default=True,
-    help="Few enough that all are seen during warm-up: later RSS growth is then not more state.",
-)
-@click.option("--partitions", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option(
-    "--rocksdb-write-buffer-mb",
-    type=click.IntRange(min=1),
-    default=SOAK_WRITE_BUFFER_MB,
-    show_default=True,
-    help="The soak worker's memtable size per partition (the worker's default: 8). Small, so "
-    "RocksDB's memory reaches its bound in the warm-up third of a 10-minute run and growth "
-    "after it is a leak, not a filling store. The worker's defaults take ~12 minutes to fill "
-    "at 200 events/s: soak them with --minutes 30 or more.",
-)
-@click.option(
-    "--rocksdb-block-cache-mb",
-    type=click.IntRange(min=1),
-    default=SOAK_BLOCK_CACHE_MB,
-    show_default=True,
-    help="The soak worker's block cache per partition (the worker's default: 16).",
-)
-@click.option(
-    "--bootstrap-servers",
-    help="Use this broker (its GUARDRAIL_* security settings apply) instead of starting one.",
-)
-@click.option(
-    "--json-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write every sample and the summary here as JSON.",
-)
-def soak(
-    minutes: float,
-    rate: float,
-    report_every: float,
-    customers: int,
-    partitions: int,
-    rocksdb_write_buffer_mb: int,
-    rocksdb_block_cache_mb: int,
-    bootstrap_servers: str | None,
-    json_out: Path | None,
-) -> None:
-    """Soak test: steady generated load on one worker; throughput, latency p99 and RSS.
+def _watch(
+    worker: Any, load: _Load, seconds: float, report_every: float, echo: Callable[[str], None]
+) -> list[Sample]:
+    """A sample every ``report_every`` seconds until ``seconds`` are up or the load stopped."""
+    from guardrail.worker.process import WorkerFailed
 
-    Every REPORT_EVERY seconds: events/s produced, decisions/s received, decision latency
-    p50/p99 and the worker's RSS; at the end, whether RSS grew after warm-up. Starts its own
-    local broker on free ports unless --bootstrap-servers is given; the worker uses RocksDB
-    in a temporary directory and a fresh topic prefix.
-    """
+    pid = worker.process.pid
+    started = load.started
+    samples: list[Sample] = []
+    last_t, last_produced, last_decided = started, 0, 0
+    while time.monotonic() - started < seconds and not load.stop.is_set():
+        load.stop.wait(min(report_every, max(0.0, started + seconds - time.monotonic())))
+        now = time.monotonic()
+        if now - last_t < 1:
+            continue
+        produced, decided, latencies = load.tracker.take()
+        sample = Sample(
+            t_s=now - started,
+            produced=produced - last_produced,
+            decided=decided - last_decided,
+            p50_ms=percentile(latencies, 50),
+            p99_ms=percentile(latencies, 99),
+            rss_mb=rss_mb(pid),
+            interval_s=now - last_t,
+        )
+        samples.append(sample)
+        echo(format_sample(sample))
+        last_t, last_produced, last_decided = now, produced, decided
+        if not worker.running:
+            raise WorkerFailed(f"the worker died; its log: {worker.log_path}", worker.tail())
+    return samples
+
+
+@dataclass(frozen=True)
+class SoakOptions:
+    """What `guardrail soak` runs (see its --help)."""
+
+    minutes: float = 10.0
+    rate: float = 500.0
+    report_every: float = 30.0
+    customers: int = 2_000
+    partitions: int = 4
+    rocksdb_write_buffer_mb: int = SOAK_WRITE_BUFFER_MB
+    rocksdb_block_cache_mb: int = SOAK_BLOCK_CACHE_MB
+    bootstrap_servers: str | None = None  # None: start a local broker on free ports
+    json_out: Path | None = None
+
+
+def soak(opts: SoakOptions, echo: Callable[[str], None] = print) -> SoakResult:
+    """A soak run: its own broker unless one is given, a fresh topic prefix, one worker with
+    RocksDB in a temporary directory (removed afterwards)."""
     from guardrail.config import Settings
     from guardrail.devstack.kafka import LocalKafka, free_port, free_ports
 
     root = Path(tempfile.mkdtemp(prefix="guardrail-soak-"))
     broker: LocalKafka | None = None
     try:
+        bootstrap_servers = opts.bootstrap_servers
         if bootstrap_servers is None:
             port, controller = free_ports(2)
             broker = LocalKafka(port, controller_port=controller, data_dir=root / "kafka")
@@ -498,24 +375,25 @@ def soak(
             bootstrap_servers=bootstrap_servers,
             topic_prefix=f"soak{tag}.",
             app_id=f"guardrail-soak-{tag}",
-            partitions=partitions,
-            rocksdb_write_buffer_mb=rocksdb_write_buffer_mb,
-            rocksdb_block_cache_mb=rocksdb_block_cache_mb,
+            partitions=opts.partitions,
+            rocksdb_write_buffer_mb=opts.rocksdb_write_buffer_mb,
+            rocksdb_block_cache_mb=opts.rocksdb_block_cache_mb,
             data_dir=root / "worker",
             metrics_port=0,
             web_port=free_port(),
         )
         result = run_soak(
             settings,
-            minutes=minutes,
-            rate=rate,
-            report_every=report_every,
-            customers=customers,
+            minutes=opts.minutes,
+            rate=opts.rate,
+            report_every=opts.report_every,
+            customers=opts.customers,
             log_path=root / "worker.log",
-            echo=lambda line: click.echo(line),
+            echo=echo,
         )
-        if json_out is not None:
-            json_out.write_text(json.dumps(result.to_json(), indent=1) + "\n")
+        if opts.json_out is not None:
+            opts.json_out.write_text(json.dumps(result.to_json(), indent=1) + "\n")
+        return result
     finally:
         if broker is not None:
             broker.stop(quiet=True)

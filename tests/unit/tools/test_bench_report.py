@@ -7,7 +7,6 @@ import json
 from guardrail.tools.bench.report import (
     Figures,
     format_table,
-    markdown_table,
     rate,
     ratio,
     ratios,
@@ -57,11 +56,6 @@ def test_table_lists_measured_candidates_in_order_and_the_ratios() -> None:
     assert "40.0" in lines[4] and "8,000" in lines[4]
     assert "pure engine" not in text
     assert "c/a = 0.20" in lines[-1] and "c/b = 0.80" in lines[-1]
-
-
-def test_markdown_table_has_one_row_per_candidate() -> None:
-    rows = [line for line in markdown_table(_figures()).splitlines() if line.startswith("| ")]
-    assert len(rows) == 4  # header + three candidates
 
 
 def test_json_holds_run_load_candidates_and_ratios() -> None:

@@ -6,14 +6,8 @@ import os
 
 import pytest
 
-from guardrail.tools.soak import (
-    Sample,
-    Tracker,
-    format_sample,
-    rss_mb,
-    rss_trend,
-    summary_lines,
-)
+from guardrail.tools.soak import Tracker, rss_mb
+from guardrail.tools.soak_report import Sample, format_sample, rss_trend, summary_lines
 
 
 def _samples(rss: list[float], every: float = 30.0) -> list[Sample]:

@@ -10,15 +10,12 @@ it hardly depends on the load), recommendations/s, peak RSS and the mean seriali
 from __future__ import annotations
 
 import gc
-import json
 import resource
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-
-import click
 
 from guardrail.core.engine import Engine
 from guardrail.core.policy import load_policy
@@ -98,49 +95,3 @@ def run_engine_bench(cfg: GeneratorConfig, policy_path: Path | None = None) -> E
         p99_state_bytes=round(percentile(sizes, 99) or 0),
         max_state_bytes=sizes[-1] if sizes else 0,
     )
-
-
-@click.command("engine")
-@click.option("--events", type=click.IntRange(1), default=1_000_000, show_default=True)
-@click.option("--customers", type=click.IntRange(1), default=100_000, show_default=True)
-@click.option("--days", type=click.FloatRange(min=0.1), default=90.0, show_default=True)
-@click.option("--recommendation-share", type=click.FloatRange(0, 1), default=0.2, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--json-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the figures here.",
-)
-def engine_bench(
-    events: int,
-    customers: int,
-    days: float,
-    recommendation_share: float,
-    seed: int,
-    policy: Path | None,
-    json_out: Path | None,
-) -> None:
-    """The pure engine on a generated stream: events/s, recommendations/s, RSS, state size.
-
-    Generation and validation happen outside the timed section. Targets on one core:
-    at least 100,000 events/s and a mean state of at most 2 KB after 90 simulated days.
-    """
-    cfg = GeneratorConfig(
-        seed=seed,
-        customers=customers,
-        events=events,
-        days=days,
-        recommendation_share=recommendation_share,
-    )
-    click.echo(
-        f"engine bench: {events:,} events, {customers:,} customers, {days:g} days, "
-        f"{recommendation_share:.0%} recommendations",
-        err=True,
-    )
-    figures = run_engine_bench(cfg, policy)
-    for name, value in asdict(figures).items():
-        shown = f"{value:>14,}" if isinstance(value, int) else f"{value:>14,.1f}"
-        click.echo(f"  {name:<22} {shown}")
-    if json_out:
-        json_out.write_text(json.dumps(asdict(figures), indent=2) + "\n")

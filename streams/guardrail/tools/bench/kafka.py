@@ -237,43 +237,6 @@ def engine_figures(cfg: GeneratorConfig, work: Path) -> Figures:
     )
 
 
-@click.command("kafka")
-@click.option("--bootstrap-servers", help="Use this broker instead of starting a local one.")
-@click.option("--events", type=click.IntRange(1), default=500_000, show_default=True)
-@click.option("--customers", type=click.IntRange(1), default=100_000, show_default=True)
-@click.option("--recommendation-share", type=click.FloatRange(0, 1), default=0.2, show_default=True)
-@click.option("--days", type=click.FloatRange(min=0.1), default=90.0, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--partitions", type=click.IntRange(1), default=8, show_default=True)
-@click.option(
-    "--latency-rate",
-    type=click.FloatRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Recommendations/s of the live phase (signals come along in the stream's share).",
-)
-@click.option(
-    "--latency-seconds",
-    type=click.FloatRange(min=0),
-    default=20,
-    show_default=True,
-    help="Length of the live phase; 0 skips it.",
-)
-@click.option("--store", type=click.Choice(["memory", "rocksdb"]), default="memory")
-@click.option(
-    "--max-hold-ms",
-    type=click.IntRange(0),
-    help="The guardrail's event-time ordering hold (default: the worker's default).",
-)
-@click.option(
-    "--only",
-    type=click.Choice(CANDIDATES),
-    multiple=True,
-    help="Run only these candidates (repeatable); default all.",
-)
-@click.option("--timeout", type=click.FloatRange(min=1), default=900, show_default=True)
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path))
 def kafka_bench(
     bootstrap_servers: str | None,
     events: int,

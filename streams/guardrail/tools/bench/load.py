@@ -20,18 +20,10 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from guardrail.config import Settings
-from guardrail.generate.stream import GeneratorConfig, generate_events
+from guardrail.generate.stream import GeneratorConfig, Message, generate_messages
 from guardrail.kafka.replay import producer_config
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class Message:
-    kind: str
-    key: bytes
-    value: bytes
-    rec_id: str | None  # recommendations only
 
 
 @dataclass
@@ -46,15 +38,8 @@ class Stream:
 
 def build_stream(cfg: GeneratorConfig) -> Stream:
     """The generated events as Kafka messages: key customer_id, value the record's JSON."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    messages = []
-    recommendations = 0
-    for event in generate_events(cfg):
-        kind = event.pop("type")
-        rec_id = event.get("rec_id") if kind == "recommendation" else None
-        recommendations += rec_id is not None
-        messages.append(Message(kind, event["customer_id"].encode(), dumps(event).encode(), rec_id))
-    return Stream(messages, recommendations)
+    messages = list(generate_messages(cfg))
+    return Stream(messages, sum(m.rec_id is not None for m in messages))
 
 
 def _producer(settings: Settings, **extra: object) -> Producer:

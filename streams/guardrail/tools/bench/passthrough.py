@@ -78,7 +78,7 @@ def run_confluent(settings: Settings) -> None:
 
 
 def run_faust(settings: Settings) -> None:
-    from guardrail.cli.worker import use_uvloop
+    from guardrail.worker.run import use_uvloop
 
     use_uvloop()  # the worker's event loop too
     import faust

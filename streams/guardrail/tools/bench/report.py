@@ -129,26 +129,6 @@ def format_table(figures: dict[str, Figures]) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(figures: dict[str, Figures]) -> str:
-    """The same figures as a Markdown table (for docs/benchmarks.md)."""
-    lines = [
-        "| candidate | events/s | recs/s | p50 ms | p99 ms | at recs/s | peak RSS MB "
-        "| events/CPU-s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for key, label in LABELS.items():
-        f = figures.get(key)
-        if f is None:
-            continue
-        lines.append(
-            f"| {label} | {_cell(f.events_per_s)} | {_cell(f.recommendations_per_s)} | "
-            f"{_cell(f.latency_p50_ms, 1)} | {_cell(f.latency_p99_ms, 1)} | "
-            f"{_cell(f.latency_rate_rec_s)} | {_cell(f.peak_rss_mb)} | "
-            f"{_cell(f.events_per_cpu_s)} |"
-        )
-    return "\n".join(lines)
-
-
 def to_json(
     figures: dict[str, Figures], run: dict[str, Any], load_before: str, load_after: str
 ) -> str:
