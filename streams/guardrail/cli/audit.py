@@ -5,31 +5,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from guardrail.cli.options import kafka_options, settings_from
+from guardrail.cli.options import kafka_options, settings_from, time_ms
 from guardrail.core.policy import load_policy
 from guardrail.tools.audit import audit as run_audit
 from guardrail.tools.audit import describe, expected_decisions
-
-
-def _time_ms(value: str | None) -> int | None:
-    """Epoch milliseconds, or an ISO 8601 time (UTC unless it names a zone)."""
-    if value is None:
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is neither epoch ms nor an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 @click.command(
@@ -37,9 +21,12 @@ def _time_ms(value: str | None) -> int | None:
 )
 @kafka_options
 @click.option(
-    "--since", help="Only proposals produced at or after this time (ISO 8601 or epoch ms)."
+    "--since",
+    help="Only proposals produced at or after this time (ISO 8601, epoch ms, or 24h ago).",
 )
-@click.option("--until", help="Only proposals produced before this time (ISO 8601 or epoch ms).")
+@click.option(
+    "--until", help="Only proposals produced before this time (ISO 8601, epoch ms, or 2h ago)."
+)
 @click.option(
     "--compare",
     "compare",
@@ -92,8 +79,8 @@ def audit(
     started = time.monotonic()
     report = run_audit(
         settings,
-        since_ms=_time_ms(since),
-        until_ms=_time_ms(until),
+        since_ms=time_ms(since, "--since"),
+        until_ms=time_ms(until, "--until"),
         show=show,
         progress=report_progress if show_progress else None,
         expected=expected,

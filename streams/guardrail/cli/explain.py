@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from guardrail.cli.options import kafka_options, settings_from
+from guardrail.cli.options import kafka_options, settings_from, time_ms
 from guardrail.tools.explain import Found, Query, TopicSearch, describe, from_file
-from guardrail.tools.export import TimeError, parse_time
 from guardrail.tools.policy_doc import load_named
 
 EXIT_NOT_FOUND = 3
@@ -20,10 +18,7 @@ EXIT_NOT_FOUND = 3
 
 def _search_topics(query: Query, since: str | None, flags: dict[str, Any]) -> list[Found]:
     settings = settings_from(flags)
-    try:
-        since_ms = parse_time(since, int(time.time() * 1000)) if since else None
-    except TimeError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
+    since_ms = time_ms(since, "--since")
     search = TopicSearch(settings, since_ms)
     found = search.decisions(query)
     return search.with_proposals(found) if found else found

@@ -8,18 +8,9 @@ from typing import IO, Any
 
 import click
 
-from guardrail.cli.options import kafka_options, settings_from
-from guardrail.tools.export import Exporter, TimeError, parse_time
+from guardrail.cli.options import kafka_options, settings_from, time_ms
+from guardrail.tools.export import Exporter
 from guardrail.tools.spill_sort import DEFAULT_CHUNK
-
-
-def _when(value: str | None, now_ms: int, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value, now_ms)
-    except TimeError as exc:
-        raise click.BadParameter(str(exc), param_hint=name) from None
 
 
 @click.command(name="export")
@@ -83,8 +74,8 @@ def export_cmd(
 
     exporter = Exporter(
         settings,
-        _when(since, now_ms, "--since"),
-        _when(until, now_ms, "--until"),
+        time_ms(since, "--since", now_ms),
+        time_ms(until, "--until", now_ms),
         chunk=chunk,
         progress=progress,
         workdir=tmp_dir,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
 
 from guardrail.config import Settings, load_settings
+from guardrail.errors import InputError
+from guardrail.tools.export import parse_time
 
 
 def settings_from(flags: dict[str, Any]) -> Settings:
@@ -54,3 +57,15 @@ def log_format_option(command: Any) -> Any:
         help="text, or json: one object per line (time, level, logger, message, topic, "
         "partition, offset) for every logger [GUARDRAIL_LOG_FORMAT, default text].",
     )(command)
+
+
+def time_ms(value: str | None, option: str, now_ms: int | None = None) -> int | None:
+    """A --since/--until value as epoch ms: ISO 8601 (UTC unless it names a zone), epoch ms,
+    or a duration before now (``24h``, ``90m``, ``7d``). A bad one is a usage error."""
+    if value is None:
+        return None
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    try:
+        return parse_time(value, now)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
