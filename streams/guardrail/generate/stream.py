@@ -211,7 +211,10 @@ class _Generator(Core):
         else:
             trigger, sources, based_on, prefer, noun, life = "batch", [], [], (), "order", None
         items = self.clean_items(c, ts, prefer, rng.choice((1, 1, 2, 3)))
-        title, body = self._clean_copy(c, items[0], trigger if personal else "batch", noun, life)
+        name, greet = self._product_name(items[0]), self.greet(c)
+        title, body = self._clean_copy(
+            items[0], name, greet, trigger if personal else "batch", noun, life
+        )
         ch = self.channel(c, ts)
         if trigger == "purchase" and rng.random() < 0.5:
             # A cross-sell inside the order confirmation: transactional, any hour, uncapped.
@@ -305,15 +308,17 @@ class _Generator(Core):
             ]
         return sources, based_on
 
+    def _product_name(self, item: tuple[str, str]) -> str:
+        sku, cat = item
+        return next((p[1] for p in PRODUCTS.get(cat, ()) if p[0] == sku), "gift card")
+
     def _clean_copy(
-        self, c: Cust, item: tuple[str, str], key: str, noun: str, life: str | None
+        self, item: tuple[str, str], name: str, greet: str, key: str, noun: str, life: str | None
     ) -> tuple[str, str]:
         """Title and body of a clean recommendation of ``item`` (sku, category)."""
         rng = self.rng
-        sku, cat = item
-        name = next((p[1] for p in PRODUCTS.get(cat, ()) if p[0] == sku), "gift card")
+        cat = item[1]
         label = CATALOG[cat][1] if cat in CATALOG else "gift cards"
-        greet = self.greet(c)
         if life:
             return LIFE_COPY[life][0], f"{greet} {LIFE_COPY[life][1]}"
         title = fill(rng.choice(CLEAN_TITLES[key]), product=name, label=label)

@@ -106,7 +106,6 @@ WORKER_ERROR_KINDS: Final = (
     "wrong_partition",  # the record is not on the partition murmur2(key) picks
 )
 ERROR_KINDS: Final = (*SERDE_ERROR_KINDS, *WORKER_ERROR_KINDS)
-SHADOW: Final = ("true", "false")
 HOLDOUT: Final = ("true", "false")
 MAX_PARTITIONS: Final = 10_000
 MAX_CACHED_CHILDREN: Final = 4_096  # labelled children kept per worker (see GuardrailMetrics)
@@ -173,6 +172,28 @@ class GuardrailMetrics:
         self.registry = registry
         # process_cpu_seconds_total, process_resident_memory_bytes, open fds ...
         ProcessCollector(registry=registry)
+        self._declare_decision_metrics(registry)
+        self._declare_stream_metrics(registry)
+        # Series the alerts compare exist from the start (at 0), so that the first decision,
+        # event or dead letter is seen by rate()/increase().
+        for action in ACTIONS:
+            for channel in CHANNELS:
+                self.decisions.labels(action, channel)
+            for message_class in MESSAGE_CLASSES:
+                for holdout in HOLDOUT:
+                    self.decision_groups.labels(message_class, holdout, action)
+        for topic in TOPICS:
+            for outcome in OUTCOMES:
+                self.events.labels(topic, outcome)
+            for kind in ERROR_KINDS:
+                self.dead_letters.labels(topic, kind)
+        self.set_info(UNKNOWN, package_version())
+        # Labelled children by the raw values they were made from: a dict lookup per event
+        # instead of label validation (these series are never removed).
+        self._children: dict[tuple[object, ...], Any] = {}
+        self._decided = self.events.labels("recommendation", "decided")
+
+    def _declare_decision_metrics(self, registry: CollectorRegistry) -> None:
         self.decisions = Counter(
             DECISIONS,
             "Decisions made, by action and channel (one per recommendation).",
@@ -197,12 +218,6 @@ class GuardrailMetrics:
             "Share of customers the policy puts in the holdout group (holdout.percent / 100).",
             registry=registry,
         )
-        self.events = Counter(
-            EVENTS,
-            "Events consumed, by logical topic and outcome.",
-            ["topic", "outcome"],
-            registry=registry,
-        )
         self.decision_latency = Histogram(
             DECISION_LATENCY,
             "In-process time to decide on a recommendation, in seconds.",
@@ -215,6 +230,19 @@ class GuardrailMetrics:
             registry=registry,
             buckets=LAG_BUCKETS,
         )
+        self.info = Info(
+            INFO.removesuffix("_info"),
+            "The policy version and package version this worker runs.",
+            registry=registry,
+        )
+
+    def _declare_stream_metrics(self, registry: CollectorRegistry) -> None:
+        self.events = Counter(
+            EVENTS,
+            "Events consumed, by logical topic and outcome.",
+            ["topic", "outcome"],
+            registry=registry,
+        )
         self.dead_letters = Counter(
             DEAD_LETTERS,
             "Records sent to the dead-letter topic, by logical source topic and error kind.",
@@ -224,35 +252,12 @@ class GuardrailMetrics:
         self.customers = Gauge(
             CUSTOMERS, "Customers in this worker's state store.", registry=registry
         )
-        self.info = Info(
-            INFO.removesuffix("_info"),
-            "The policy version and package version this worker runs.",
-            registry=registry,
-        )
         self.consumer_lag = Gauge(
             CONSUMER_LAG,
             "Messages not yet consumed (end offset minus committed offset), per partition.",
             ["topic", "partition"],
             registry=registry,
         )
-        # Series the alerts compare exist from the start (at 0), so that the first decision,
-        # event or dead letter is seen by rate()/increase().
-        for action in ACTIONS:
-            for channel in CHANNELS:
-                self.decisions.labels(action, channel)
-            for message_class in MESSAGE_CLASSES:
-                for holdout in HOLDOUT:
-                    self.decision_groups.labels(message_class, holdout, action)
-        for topic in TOPICS:
-            for outcome in OUTCOMES:
-                self.events.labels(topic, outcome)
-            for kind in ERROR_KINDS:
-                self.dead_letters.labels(topic, kind)
-        self.set_info(UNKNOWN, package_version())
-        # Labelled children by the raw values they were made from: a dict lookup per event
-        # instead of label validation (these series are never removed).
-        self._children: dict[tuple[object, ...], Any] = {}
-        self._decided = self.events.labels("recommendation", "decided")
 
     def _remember(self, key: tuple[object, ...], child: Any) -> Any:
         if len(self._children) < MAX_CACHED_CHILDREN:  # raw values are bounded; be sure
