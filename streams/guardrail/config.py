@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from guardrail.core.validation import problems
 from guardrail.errors import ConfigError
 from guardrail.logs import librdkafka_config
 
@@ -285,13 +286,13 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
 
 def describe_errors(exc: ValidationError) -> str:
     """One line naming each bad variable (and its flag) and the problem, not the value."""
-    problems = []
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else ""
+    parts = []
+    for problem in problems(exc):
+        field = str(problem.loc[0]) if problem.loc else ""
         flag = "--" + field.replace("_", "-")
         where = f"{ENV_PREFIX}{field.upper()} ({flag})" if field else "settings"
-        problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
-    return "; ".join(problems)
+        parts.append(f"{where}: {problem.message.removeprefix('Value error, ')}")
+    return "; ".join(parts)
 
 
 def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -15,13 +15,16 @@ from typing import Any
 from jmespath.parser import ParsedResult
 from pydantic import BaseModel
 
+from guardrail.errors import InputError
 from guardrail.ingest.mapping import FieldSpec, Source, compile_path
 from guardrail.kafka import serde
 
 _TO_MS = {"s": 1000.0, "ms": 1.0, "us": 0.001, "ns": 0.000001}
 
 
-class MapError(ValueError):
+class MapError(InputError):
+    """A source record the mapping cannot turn into a contract record; ``error_kind`` says why."""
+
     def __init__(self, error_kind: str, message: str) -> None:
         super().__init__(f"{error_kind}: {message}")
         self.error_kind = error_kind
