@@ -144,8 +144,9 @@ class Settings(BaseSettings):
     checkpoint_records: int = Field(5000, ge=1, le=1_000_000)
     checkpoint_ms: int = Field(100, ge=1, le=60_000)
     # confluent runtime: how long an open transaction of a dead worker may block readers
-    # before the broker aborts it (a restarted instance aborts its own at once).
-    transaction_timeout_ms: int = Field(10_000, ge=1000, le=900_000)
+    # before the broker aborts it (a restarted instance aborts its own at once); also how long
+    # a checkpoint may wait out a broker that is away before it is aborted and redone.
+    transaction_timeout_ms: int = Field(60_000, ge=1000, le=900_000)
     # confluent runtime: names this instance's transactional id (stable across restarts);
     # default: derived from the host and data_dir (random with the memory store).
     instance_id: str | None = None

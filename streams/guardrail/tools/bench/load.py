@@ -24,6 +24,7 @@ from guardrail.generate.stream import GeneratorConfig, Message, generate_message
 from guardrail.kafka.replay import producer_config
 
 Progress = Callable[[str], None]
+TAIL = 200  # records read back to find a partition's last one
 
 
 @dataclass
@@ -136,7 +137,7 @@ def output_span_s(settings: Settings, topics: list[str]) -> float:
             low, high = consumer.get_watermark_offsets(tp, timeout=15)
             if high > low:
                 firsts.append(_timestamp_at(consumer, tp, low))
-                lasts.append(_timestamp_at(consumer, tp, high - 1))
+                lasts.append(_last_timestamp(consumer, tp, low, high))
         if not firsts:
             raise RuntimeError("no output records")
         return (max(lasts) - min(firsts)) / 1000
@@ -154,6 +155,28 @@ def _timestamp_at(consumer: Consumer, tp: TopicPartition, offset: int) -> int:
         _, ts = message.timestamp()
         return int(ts)
     raise RuntimeError(f"no record at {tp.topic}[{tp.partition}]@{offset}")
+
+
+def _last_timestamp(consumer: Consumer, tp: TopicPartition, low: int, high: int) -> int:
+    """The timestamp of the partition's last record. Written in transactions, the last
+    offsets are commit markers, not records: read the tail and keep the last one."""
+    consumer.assign([TopicPartition(tp.topic, tp.partition, max(low, high - TAIL))])
+    last: int | None = None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is None:
+            if last is not None:
+                break
+            continue
+        if message.error():
+            continue
+        last = int(message.timestamp()[1])
+        if (message.offset() or 0) >= high - 1:
+            break
+    if last is None:
+        raise RuntimeError(f"no record in {tp.topic}[{tp.partition}] below {high}")
+    return last
 
 
 @dataclass

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 BATCH = 10_000
 RESTORE_TIMEOUT_S = 600.0
+ENDS_WAIT_S = 30.0
 
 
 class RestoreError(KafkaUnavailable):
@@ -64,14 +65,29 @@ def restore_consumer(config: dict[str, Any]) -> Consumer:
     )
 
 
+def _ends(consumer: Consumer, topic: str, partition: int, local: int | None) -> tuple[int, int]:
+    """The changelog partition's low watermark and last stable offset (read committed).
+
+    The last stable offset stays below a transaction still open there (a dead owner's, until
+    the broker aborts it); while it is not past what the local store holds, wait for it."""
+    deadline = time.monotonic() + ENDS_WAIT_S
+    while True:
+        low, high = retrying(
+            lambda: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+        )
+        if low >= 0 and high >= 0 and (local is None or local < high):
+            return low, high
+        if time.monotonic() > deadline:
+            return max(low, 0), max(high, 0)
+        time.sleep(0.5)
+
+
 def restore(consumer: Consumer, topic: str, store: PartitionStore) -> int:
     """Bring ``store`` up to the end of its changelog partition; returns how many records
     were applied."""
     partition = store.partition
-    low, high = retrying(
-        lambda: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
-    )
     local = store.changelog_offset()
+    low, high = _ends(consumer, topic, partition, local)
     if local is not None and local >= high:
         # The changelog was recreated (or cut) below what this store holds: start over.
         log.warning("changelog %s[%d] is behind the local store: restoring all", topic, partition)

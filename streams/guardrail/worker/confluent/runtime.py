@@ -11,6 +11,7 @@ range assignor, so partition ``p`` of every input topic lands on the same worker
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import time
@@ -270,6 +271,8 @@ class ConfluentWorker:
         self.stopping = True
 
     def run(self) -> None:
+        # `kill -USR1 PID` prints every thread's stack to the log (a worker that seems stuck).
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         settings = self.settings

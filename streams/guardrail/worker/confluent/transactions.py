@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -26,7 +27,36 @@ from guardrail.config import Settings
 log = logging.getLogger(__name__)
 
 INIT_TIMEOUT_S = 60.0
-COMMIT_TIMEOUT_S = 60.0
+COMMIT_TIMEOUT_S = 150.0
+# librdkafka's send_offsets_to_transaction can block past its timeout when the group
+# coordinator goes away (librdkafka issue 5456, open): a call still blocked after this long
+# means the producer is wedged; it is abandoned (fenced by its successor, same id).
+CALL_TIMEOUT_S = 30
+CALL_LIMIT_S = 45.0
+
+
+class Wedged(RuntimeError):
+    """A transactional call did not return in time (see CALL_LIMIT_S)."""
+
+
+def bounded(call: Callable[[], None], limit: float = CALL_LIMIT_S) -> None:
+    """``call()`` in a daemon thread; :class:`Wedged` if it has not returned in ``limit``."""
+    done = threading.Event()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            failed.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="transaction-call", daemon=True).start()
+    if not done.wait(limit):
+        raise Wedged("a transactional call did not return")
+    if failed:
+        raise failed[0]
 
 
 class TransactionAborted(RuntimeError):
@@ -65,6 +95,7 @@ class Transactions:
         self.settings = settings
         self.producer = self._new_producer()
         self.open = False
+        self.abandoned: list[Producer] = []  # wedged producers, kept so none is destroyed
 
     def _new_producer(self) -> Producer:
         producer = Producer(producer_config(self.settings))
@@ -117,11 +148,16 @@ class Transactions:
         try:
             if offsets:
                 self._retry(
-                    lambda: producer.send_offsets_to_transaction(offsets, group_metadata, 30),
+                    lambda: producer.send_offsets_to_transaction(
+                        offsets, group_metadata, CALL_TIMEOUT_S
+                    ),
                     deadline,
                 )
-            self._retry(lambda: producer.commit_transaction(30), deadline)
+            self._retry(lambda: producer.commit_transaction(CALL_TIMEOUT_S), deadline)
             self.open = False
+        except Wedged:
+            self._renew("a wedged call")
+            raise TransactionAborted("wedged") from None
         except KafkaException as exc:
             self._recover(exc)
             raise TransactionAborted(exc.args[0].name()) from None
@@ -130,7 +166,7 @@ class Transactions:
     def _retry(call: Callable[[], None], deadline: float) -> None:
         while True:
             try:
-                call()
+                bounded(call)
                 return
             except KafkaException as exc:
                 error = exc.args[0]
@@ -144,8 +180,10 @@ class Transactions:
         if not self.open:
             return
         try:
-            self.producer.abort_transaction(30)
+            bounded(lambda: self.producer.abort_transaction(CALL_TIMEOUT_S))
             self.open = False
+        except Wedged:
+            self._renew("a wedged abort")
         except KafkaException as exc:
             self._recover(exc)
 
@@ -154,14 +192,21 @@ class Transactions:
         if error.txn_requires_abort():
             log.warning("transaction aborted: %s", error.name())
             try:
-                self.producer.abort_transaction(30)
+                bounded(lambda: self.producer.abort_transaction(CALL_TIMEOUT_S))
                 self.open = False
                 return
+            except Wedged:
+                pass
             except KafkaException as again:
                 error = again.args[0]
         # Fatal (fenced, or a state the producer cannot leave): a new producer, same id.
-        log.warning("transactional producer renewed after %s", error.name())
-        self.producer.flush(0)
+        self._renew(error.name() if hasattr(error, "name") else "a wedged abort")
+
+    def _renew(self, why: str) -> None:
+        """A new producer with the same transactional id: it fences the old one, and the
+        broker aborts the old one's open transaction."""
+        log.warning("transactional producer renewed after %s", why)
+        self.abandoned.append(self.producer)
         self.producer = self._new_producer()
         self.open = False
 
