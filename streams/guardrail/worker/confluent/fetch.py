@@ -1,69 +1,102 @@
 """Whether the consumer has read everything of an input partition, as known since a time.
 
 The event-time hold releases a held event early once every input topic of its partition is
-read to its end, judged by broker information newer than the event's arrival (older
-information could miss a record produced before the event and not fetched yet). librdkafka
-gives two such signals without a request of our own:
-
-- a partition-EOF event (``enable.partition.eof``): the fetcher reached the end; noted with
-  the wall time it was seen and the offset it is at;
-- the cached high watermark, refreshed by every fetch response. With ``fetch.wait.max.ms``
-  short, a record produced before ``since`` is fetched by ``since + FRESH_S`` at the latest,
-  so a watermark read after that is fresh enough.
+read up to where it ended when the event arrived: records produced later do not matter, and
+information older than the event's arrival could miss a record produced before it and not
+fetched yet. librdkafka refreshes each assigned partition's cached high watermark with every
+fetch response (the broker answers a waiting fetch as soon as new data arrives, or after
+``fetch.wait.max.ms``). ``caught_up`` samples that cached watermark (at most every
+``SAMPLE_EVERY_S`` per partition) and takes a sample read at time t as known at
+``t - FRESH_S`` (the response behind it may be that much older); it judges by the *first*
+sample after the event arrived, as the faust runtime does with aiokafka's fetch times: under
+a steady stream the newest watermark keeps moving ahead, the first one after the event does
+not. (Judging by the newest one held most events for the whole ``max_hold_ms``.)
 """
 
 from __future__ import annotations
 
+import bisect
+import time
+from collections import deque
+
 from confluent_kafka import Consumer, TopicPartition
 
 FETCH_WAIT_MAX_MS = 20
-FRESH_S = 0.05
+FRESH_S = 0.02
+SAMPLE_EVERY_S = 0.005
+HISTORY = 64  # samples kept per partition
+
+
+def _when(sample: tuple[float, int]) -> float:
+    return sample[0]
 
 
 class FetchState:
-    """Per input topic-partition: last offset read, last EOF seen."""
+    """Per input topic-partition: last offset read, where reading began, sampled watermarks."""
 
-    __slots__ = ("consumer", "eof", "last", "start", "tps")
+    __slots__ = ("consumer", "last", "low", "seen", "start", "tps")
 
     def __init__(self) -> None:
         self.consumer: Consumer | None = None
         self.last: dict[tuple[str, int], int] = {}
-        self.eof: dict[tuple[str, int], tuple[float, int]] = {}
         self.start: dict[tuple[str, int], int] = {}  # where reading began (committed offset)
+        self.low: dict[tuple[str, int], int] = {}
+        self.seen: dict[tuple[str, int], deque[tuple[float, int]]] = {}
         self.tps: dict[tuple[str, int], TopicPartition] = {}
 
     def read(self, tp: tuple[str, int], offset: int) -> None:
         self.last[tp] = offset
 
     def at_end(self, tp: tuple[str, int], offset: int, now: float) -> None:
-        self.eof[tp] = (now, offset)
+        """A partition-EOF event (the sampled watermarks say as much; nothing to keep)."""
 
     def forget(self, partitions: set[int] | None = None) -> None:
+        mappings = (self.last, self.start, self.low, self.seen, self.tps)
         if partitions is None:
-            self.last.clear()
-            self.eof.clear()
-            self.start.clear()
+            for mapping in mappings:
+                mapping.clear()
             return
-        for mapping in (self.last, self.eof, self.start):
+        for mapping in mappings:
             for tp in [tp for tp in mapping if tp[1] in partitions]:
                 del mapping[tp]
 
-    def caught_up(self, topic: str, partition: int, since: float, now: float) -> bool:
-        tp = (topic, partition)
-        last = self.last.get(tp)
-        upto = last + 1 if last is not None else self.start.get(tp)
-        eof = self.eof.get(tp)
-        if eof is not None and eof[0] >= since and (upto is None or eof[1] >= upto):
-            return True
-        if now - since < FRESH_S or self.consumer is None:
-            return False
+    def _sample(self, tp: tuple[str, int], seen: deque[tuple[float, int]], now: float) -> None:
+        consumer = self.consumer
+        if consumer is None or (seen and now - FRESH_S - seen[-1][0] < SAMPLE_EVERY_S):
+            return
         tpo = self.tps.get(tp)
         if tpo is None:
-            tpo = self.tps[tp] = TopicPartition(topic, partition)
+            tpo = self.tps[tp] = TopicPartition(*tp)
         try:
-            _low, high = self.consumer.get_watermark_offsets(tpo, cached=True)
+            low, high = consumer.get_watermark_offsets(tpo, cached=True)
         except Exception:  # not assigned (any more)
-            return True
-        if high < 0 or upto is None:
+            return
+        if high >= 0:
+            seen.append((now - FRESH_S, high))
+            self.low[tp] = low
+
+    def caught_up(
+        self,
+        topic: str,
+        partition: int,
+        since: float,
+        now: float | None = None,
+        last: int | None = None,
+    ) -> bool:
+        """Nothing unread in ``topic``'s ``partition`` (after offset ``last``, else the last
+        one noted by :meth:`read`) that was there at wall time ``since``."""
+        tp = (topic, partition)
+        seen = self.seen.get(tp)
+        if seen is None:
+            seen = self.seen[tp] = deque(maxlen=HISTORY)
+        self._sample(tp, seen, time.time())
+        first = bisect.bisect_left(seen, since, key=_when)
+        if first == len(seen):
             return False
-        return upto >= high
+        high = seen[first][1]
+        if last is None:
+            last = self.last.get(tp)
+        if last is not None:
+            return last + 1 >= high
+        upto = self.start.get(tp, self.low.get(tp))  # nothing read: reading starts there
+        return upto is not None and upto >= high
