@@ -1,0 +1,43 @@
+"""The runtime-neutral record path: what happens to a record between consumer and producer.
+
+No faust, aiokafka or confluent_kafka here: a runtime (``guardrail.worker``) gives the
+pipeline raw input records and implements its small interfaces (``ports``): the store of
+customer states, the acknowledgement (what may be committed), the wall clock and whether a
+partition is caught up. It sends the output records the pipeline returns.
+
+The path of one record (``processor.Pipeline``):
+
+1. ``read``: noted for acknowledgement in its partition's offset order (``acks``), then
+   decoded as its topic's record kind and checked (``validate``): the key is the
+   ``customer_id``, the event time is plausible. A failure is a dead letter
+   (``outputs``), returned to be sent, after which the record is finished.
+2. A valid event waits in its partition's hold (``hold``) until every input topic has been
+   read past its event time for that customer, or is caught up, or it was held
+   ``max_hold_ms``: signals and recommendations of one customer are decided in event-time
+   order across topics.
+3. ``release`` gives the events that may go, in order; ``process`` decides each
+   (``handle``): the customer's state is read from the store, ``decide`` runs, the new state
+   is written (a tombstone first for an erasure, which the runtime precedes with a commit),
+   and the output is built: the approved recommendation with the full decision in the
+   ``guardrail-decision`` header, or the suppressed decision (nothing for a signal).
+4. ``finished``, once the outputs are sent: the record is acknowledged when every record
+   read before it on its topic-partition is finished too, so a committed offset never
+   passes a held or unsent record; a crash or rebalance reads those again.
+
+``drive`` is the whole loop for a synchronous runtime.
+"""
+
+from guardrail.pipeline.handle import Held
+from guardrail.pipeline.processor import Pipeline
+from guardrail.pipeline.records import InputRecord, OutputRecord
+from guardrail.pipeline.validate import Limits, Rejected, RetryLater
+
+__all__ = [
+    "Held",
+    "InputRecord",
+    "Limits",
+    "OutputRecord",
+    "Pipeline",
+    "Rejected",
+    "RetryLater",
+]

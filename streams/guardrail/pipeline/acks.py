@@ -12,31 +12,32 @@ of each partition's queue never leaves faust a gap to miss.
 from __future__ import annotations
 
 from collections import deque
-from typing import Protocol
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
-class Ackable(Protocol):
-    def ack(self) -> bool: ...
-
-
-class _Queue:
+class _Queue(Generic[T]):
     __slots__ = ("done", "events", "offsets")
 
     def __init__(self) -> None:
         self.offsets: deque[int] = deque()  # in the order read
-        self.events: dict[int, Ackable] = {}
+        self.events: dict[int, T] = {}
         self.done: set[int] = set()  # finished, not acknowledged yet
 
 
-class InOrderAcks:
-    """Per topic-partition queues of events in the order they were read."""
+class InOrderAcks(Generic[T]):
+    """Per topic-partition queues of events in the order they were read; ``ack(event)`` is
+    called for each in offset order."""
 
-    __slots__ = ("_queues",)
+    __slots__ = ("_ack", "_queues")
 
-    def __init__(self) -> None:
-        self._queues: dict[tuple[str, int], _Queue] = {}
+    def __init__(self, ack: Callable[[T], object]) -> None:
+        self._ack = ack
+        self._queues: dict[tuple[str, int], _Queue[T]] = {}
 
-    def read(self, tp: tuple[str, int], offset: int, event: Ackable) -> None:
+    def read(self, tp: tuple[str, int], offset: int, event: T) -> None:
         """Note an event as read (in the order its partition delivers them)."""
         queue = self._queues.get(tp)
         if queue is None:
@@ -45,19 +46,19 @@ class InOrderAcks:
             queue.offsets.append(offset)
         queue.events[offset] = event  # read again: the newest copy is the one to finish
 
-    def finished(self, tp: tuple[str, int], offset: int, event: Ackable) -> int:
+    def finished(self, tp: tuple[str, int], offset: int, event: T) -> int:
         """Mark ``event`` finished; acknowledge every finished event at the head of its
         partition's queue. Returns how many were acknowledged."""
         queue = self._queues.get(tp)
         if queue is None or queue.events.get(offset) is not event:
             return 0  # read before a rebalance forgot it: read again, acknowledged then
-        offsets, events, done = queue.offsets, queue.events, queue.done
+        offsets, events, done, ack = queue.offsets, queue.events, queue.done, self._ack
         done.add(offset)
         acked = 0
         while offsets and offsets[0] in done:
             head = offsets.popleft()
             done.discard(head)
-            events.pop(head).ack()
+            ack(events.pop(head))
             acked += 1
         return acked
 

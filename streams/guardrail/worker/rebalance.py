@@ -7,37 +7,28 @@ so everything decided since the last periodic commit would be read again by the 
 on a state whose changelog already holds it. Redelivery is harmless for decisions (the state
 remembers rec_ids) and for signals (applied once), but not across an erasure, which forgets
 the remembered decisions too. So the worker commits what it acknowledged when partitions are
-revoked (after faust flushed the producer), and before it applies an erasure.
+revoked (after faust flushed the producer), and before it applies an erasure (the pipeline
+marks those: ``Held.commit_first``).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import faust
 
-if TYPE_CHECKING:
-    from guardrail.worker.faust_app import Guardrail
+from guardrail.worker.faust_runtime import FaustRuntime, commit_acknowledged
 
 log = logging.getLogger(__name__)
 
 
-async def commit_acknowledged(app: faust.App) -> None:
-    """Commit every acknowledged offset now (outputs and changelog flushed first by faust)."""
-    consumer: Any = app.consumer
-    # A commit already under way makes the call only wait for it; the second one commits
-    # what was acknowledged since.
-    if not await consumer.commit():
-        await consumer.commit()
-
-
-def install(app: faust.App, guardrail: Guardrail) -> None:
+def install(app: faust.App, runtime: FaustRuntime) -> None:
     """Connect the worker's rebalance and shutdown handlers to ``app``'s signals."""
 
     @app.on_before_shutdown.connect
     def on_shutdown(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
-        guardrail.drop_all_held()  # unacknowledged: read again after the restart
+        runtime.drop_all_held()  # unacknowledged: read again after the restart
 
     @app.on_partitions_revoked.connect
     async def on_revoked(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
@@ -52,6 +43,6 @@ def install(app: faust.App, guardrail: Guardrail) -> None:
     def on_assigned(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
         # Every assigned input partition is read again from its committed offset once the
         # tables recovered, so nothing held or unacknowledged is kept. args[0]: assigned TPs.
-        assigned = {tp for tp in args[0] if tp.topic in guardrail.kinds}
-        guardrail.drop_all_held()
-        guardrail.forget_partitions(assigned)
+        assigned = {tp for tp in args[0] if tp.topic in runtime.inputs}
+        runtime.drop_all_held()
+        runtime.forget_partitions(assigned)

@@ -15,10 +15,11 @@ from typing import Any
 
 import faust
 
+from guardrail.worker.faust_compat import SEND_ERROR_PREFIX
+
 log = logging.getLogger(__name__)
 
 FAUST_TOPICS_LOGGER = "faust.topics"
-SEND_ERROR_PREFIX = "_on_published error"
 
 
 class RedactSendErrors(logging.Filter):

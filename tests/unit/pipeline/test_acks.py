@@ -28,7 +28,7 @@ def read(acks: InOrderAcks, tp: tuple[str, int], offsets: range, log: list[int])
 
 
 def test_in_order_finishing_acknowledges_each_at_once() -> None:
-    acks, log = InOrderAcks(), []
+    acks, log = InOrderAcks(FakeEvent.ack), []
     events = read(acks, TP, range(3), log)
     for e in events:
         assert acks.finished(TP, e.offset, e) == 1
@@ -37,7 +37,7 @@ def test_in_order_finishing_acknowledges_each_at_once() -> None:
 
 
 def test_a_held_event_holds_back_every_later_acknowledgement() -> None:
-    acks, log = InOrderAcks(), []
+    acks, log = InOrderAcks(FakeEvent.ack), []
     held, *later = read(acks, TP, range(4), log)
     for e in later:
         assert acks.finished(TP, e.offset, e) == 0
@@ -47,7 +47,7 @@ def test_a_held_event_holds_back_every_later_acknowledgement() -> None:
 
 
 def test_partitions_are_independent() -> None:
-    acks, log = InOrderAcks(), []
+    acks, log = InOrderAcks(FakeEvent.ack), []
     read(acks, TP, range(1), log)
     (b,) = read(acks, OTHER, range(10, 11), log)
     assert acks.finished(OTHER, b.offset, b) == 1
@@ -56,7 +56,7 @@ def test_partitions_are_independent() -> None:
 
 
 def test_after_forget_a_late_finish_of_an_old_copy_acknowledges_nothing() -> None:
-    acks, log = InOrderAcks(), []
+    acks, log = InOrderAcks(FakeEvent.ack), []
     (old,) = read(acks, TP, range(5, 6), log)
     acks.forget()  # a rebalance: offset 5 is read again from the committed offset
     (new,) = read(acks, TP, range(5, 6), log)
@@ -67,7 +67,7 @@ def test_after_forget_a_late_finish_of_an_old_copy_acknowledges_nothing() -> Non
 
 
 def test_a_copy_read_again_replaces_the_first() -> None:
-    acks, log = InOrderAcks(), []
+    acks, log = InOrderAcks(FakeEvent.ack), []
     (first,) = read(acks, TP, range(7, 8), log)
     (again,) = read(acks, TP, range(7, 8), log)
     assert acks.pending() == 1
