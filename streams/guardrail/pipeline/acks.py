@@ -12,7 +12,7 @@ of each partition's queue never leaves faust a gap to miss.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -66,7 +66,12 @@ class InOrderAcks(Generic[T]):
         """Events read and not acknowledged yet."""
         return sum(len(q.offsets) for q in self._queues.values())
 
-    def forget(self) -> None:
-        """Drop every queue, acknowledging nothing (rebalance, shutdown): what was not
-        acknowledged is read again from the committed offsets."""
-        self._queues.clear()
+    def forget(self, partitions: Iterable[int] | None = None) -> None:
+        """Drop the queues (of ``partitions``, or all), acknowledging nothing (rebalance,
+        shutdown): what was not acknowledged is read again from the committed offsets."""
+        if partitions is None:
+            self._queues.clear()
+            return
+        numbers = set(partitions)
+        for tp in [tp for tp in self._queues if tp[1] in numbers]:
+            del self._queues[tp]

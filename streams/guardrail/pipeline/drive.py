@@ -43,6 +43,16 @@ def feed(
     release(pipeline, record.partition, send, commit_now, paused)
 
 
+def release_all(
+    pipeline: Pipeline,
+    send: Send,
+    commit_now: Callable[[], object],
+    paused: Callable[[], bool] = _never,
+) -> int:
+    """``release`` for every partition with held events; how many were decided."""
+    return sum(release(pipeline, p, send, commit_now, paused) for p in pipeline.holding())
+
+
 def release(
     pipeline: Pipeline,
     partition: int,

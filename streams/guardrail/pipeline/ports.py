@@ -34,11 +34,17 @@ class Send(Protocol):
 
 
 class Acknowledge(Protocol):
-    """Commit interface: ``record`` and everything read before it on its topic-partition is
-    finished, so the offset after it may be committed. Called in offset order per
-    topic-partition, after the record's outputs were handed to the producer."""
+    """The commit interface: which input records are done with."""
 
-    def ack(self, record: InputRecord) -> None: ...
+    def finished(self, record: InputRecord) -> None:
+        """``record``'s outputs were handed to the producer (called in any order: the hold
+        releases by event time). A runtime that commits only in offset order ignores it."""
+        ...
+
+    def ack(self, record: InputRecord) -> None:
+        """``record`` and everything read before it on its topic-partition is finished, so
+        the offset after it may be committed. Called in offset order per topic-partition."""
+        ...
 
 
 class Clock(Protocol):

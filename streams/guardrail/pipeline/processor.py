@@ -15,7 +15,7 @@ A runtime drives it in three calls (see ``guardrail.pipeline.drive`` for the who
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from guardrail.config import Settings
 from guardrail.core.engine import Engine
@@ -69,6 +69,7 @@ class Pipeline:
         self.handler = Handler(engine, store, self.outputs, metrics, self.clock)
         self.max_hold_s = max_hold_ms / 1000
         self.orderers: dict[int, PartitionOrderer[Held]] = {}
+        self.acknowledge = acknowledge
         # Offset order per topic-partition, whatever order events finish in.
         self.acks: InOrderAcks[InputRecord] = InOrderAcks(acknowledge.ack)
         self.last_offset: dict[tuple[str, int], int] = {}
@@ -159,7 +160,16 @@ class Pipeline:
 
     def finished(self, record: InputRecord) -> None:
         """``record``'s outputs are sent: acknowledge it and every finished record before it."""
+        self.acknowledge.finished(record)
         self.acks.finished((record.topic, record.partition), record.offset, record)
+
+    def skip(self, record: InputRecord) -> None:
+        """Take ``record`` as read and finished without deciding it (a runtime knows it was
+        decided in a committed transaction already): acknowledged in its offset order."""
+        tp = (record.topic, record.partition)
+        self.last_offset[tp] = record.offset
+        self.acks.read(tp, record.offset, record)
+        self.finished(record)
 
     # -- partitions -------------------------------------------------------------------------
 
@@ -175,13 +185,21 @@ class Pipeline:
         """The offset of the last record read from ``topic``'s ``partition`` (since forget)."""
         return self.last_offset.get((topic, partition))
 
-    def forget(self) -> None:
-        """Drop every held and unacknowledged record, acknowledging nothing (partitions moved,
-        or the worker stops): each is read again from the committed offsets, here or by the
-        partition's next owner."""
-        self.orderers.clear()
-        self.last_offset.clear()
-        self.acks.forget()
+    def forget(self, partitions: Iterable[int] | None = None) -> None:
+        """Drop every held and unacknowledged record (of ``partitions``, or all),
+        acknowledging nothing (partitions moved, or the worker stops): each is read again
+        from the committed offsets, here or by the partition's next owner."""
+        if partitions is None:
+            self.orderers.clear()
+            self.last_offset.clear()
+            self.acks.forget()
+            return
+        numbers = set(partitions)
+        for partition in numbers:
+            self.orderers.pop(partition, None)
+        for tp in [tp for tp in self.last_offset if tp[1] in numbers]:
+            del self.last_offset[tp]
+        self.acks.forget(numbers)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -56,6 +56,9 @@ class EventAcks:
 
     __slots__ = ()
 
+    def finished(self, record: InputRecord) -> None:
+        pass  # faust commits in offset order only
+
     def ack(self, record: InputRecord) -> None:
         record.handle.ack()
 

@@ -60,6 +60,10 @@ class Sent:
 @dataclass
 class Acked:
     offsets: list[tuple[str, int]] = field(default_factory=list)
+    finished_offsets: list[tuple[str, int]] = field(default_factory=list)
+
+    def finished(self, record: InputRecord) -> None:
+        self.finished_offsets.append((record.topic, record.offset))
 
     def ack(self, record: InputRecord) -> None:
         self.offsets.append((record.topic, record.offset))

@@ -128,9 +128,11 @@ def test_a_dead_letter_behind_a_held_record_is_acknowledged_only_after_it() -> N
     kit.feed(held, kit.record(rec(), value=b"{"))
     assert kit.sent.kinds() == ["deadletter"]
     assert kit.acked.offsets == []  # offset 0 is held: committing 1 would lose it
+    assert kit.acked.finished_offsets == [(RECS, 1)]  # finished, in any order
     kit.clock.now = START + 2
     kit.release()
     assert kit.acked.offsets == [(RECS, 0), (RECS, 1)]
+    assert kit.acked.finished_offsets == [(RECS, 1), (RECS, 0)]
 
 
 def test_a_redelivered_recommendation_gets_the_same_decision_and_counts_as_a_duplicate() -> None:
@@ -256,3 +258,32 @@ def test_the_pipeline_is_built_from_settings() -> None:
     assert isinstance(kit.pipeline, Pipeline)
     assert kit.pipeline.max_hold_s == 2.0
     assert kit.pipeline.limits.max_future_ms == 86_400_000
+
+
+def test_a_skipped_record_is_acknowledged_in_its_offset_order_without_a_decision() -> None:
+    kit = Kit()
+    kit.fetch.behind = {PURCHASES}
+    kit.feed(rec())
+    done_before = kit.record(rec())  # decided in a committed transaction already
+    kit.pipeline.skip(done_before)
+    assert kit.sent.records == [] and kit.acked.offsets == []
+    kit.clock.now = START + 2
+    kit.release()
+    assert kit.acked.offsets == [(RECS, 0), (RECS, 1)]
+    assert kit.sent.kinds() == ["approved"]
+
+
+def test_forgetting_some_partitions_keeps_the_others() -> None:
+    kit = Kit()
+    kit.fetch.behind = {PURCHASES}
+    kit.feed(rec())
+    other = kit.record(rec(customer="c-2"))
+    other.partition = 1
+    kit.feed(other)
+    assert sorted(kit.pipeline.holding()) == [0, 1]
+    kit.pipeline.forget([1])
+    assert kit.pipeline.holding() == [0]
+    assert kit.pipeline.last_read(RECS, 1) is None
+    kit.clock.now = START + 2
+    assert kit.release() == 1
+    assert kit.acked.offsets == [(RECS, 0)]
