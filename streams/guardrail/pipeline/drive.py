@@ -28,6 +28,13 @@ def feed(
     paused: Callable[[], bool] = _never,
 ) -> None:
     """Read ``record``, then decide what its partition may release."""
+    if read(pipeline, record, send):
+        release(pipeline, record.partition, send, commit_now, paused)
+
+
+def read(pipeline: Pipeline, record: InputRecord, send: Send) -> bool:
+    """``Pipeline.read``, pausing while the schema registry is unavailable; a dead letter is
+    sent and its record finished. True when the record is held."""
     attempt = 0
     while True:
         try:
@@ -36,11 +43,11 @@ def feed(
         except RetryLater as retry:
             time.sleep(retry.delay_s)
             attempt += 1
-    if letter is not None:
-        send.send(letter)
-        pipeline.finished(record)
-        return
-    release(pipeline, record.partition, send, commit_now, paused)
+    if letter is None:
+        return True
+    send.send(letter)
+    pipeline.finished(record)
+    return False
 
 
 def release_all(

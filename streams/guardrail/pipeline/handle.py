@@ -63,13 +63,13 @@ class Handler:
             log.error("decide failed on %s[%d]@%d: %s", *where, type(exc).__name__)
             return Rejected("internal_error", f"internal_error: {exc!r}")
         if new_state is not state:
-            erase = isinstance(event, Profile) and event.erase
-            empty = new_state.is_empty()
-            if erase or empty:
-                # Erasure: a tombstone first, so compaction forgets everything that was.
-                self.store.delete(partition, key)
-            if not empty:
+            erase = stored is not None and isinstance(event, Profile) and event.erase
+            if erase:
+                self.store.erase(partition, key)  # a tombstone first: compaction forgets
+            if not new_state.is_empty():
                 self.store.put(partition, key, state_to_json(new_state))
+            elif stored is not None and not erase:
+                self.store.delete(partition, key)
         if decision is None:
             self.metrics.record_event(record.topic, "signal")
             return None

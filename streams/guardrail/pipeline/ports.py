@@ -23,7 +23,13 @@ class Store(Protocol):
     def put(self, partition: int, key: bytes, value: bytes) -> None: ...
 
     def delete(self, partition: int, key: bytes) -> None:
-        """Forget ``key`` (a tombstone on the changelog) if it is stored; else nothing."""
+        """Forget ``key`` (stored): a tombstone on the changelog."""
+        ...
+
+    def erase(self, partition: int, key: bytes) -> None:
+        """Forget ``key`` (stored) for an erasure: a tombstone on the changelog that stays
+        even when a new value of the key follows, so that compaction forgets every earlier
+        state of the customer."""
         ...
 
 

@@ -47,8 +47,10 @@ class TableStore:
         self.table[key] = value
 
     def delete(self, partition: int, key: bytes) -> None:
-        if key in self.table:
-            del self.table[key]
+        del self.table[key]
+
+    def erase(self, partition: int, key: bytes) -> None:
+        del self.table[key]  # the tombstone goes to the changelog now, before any new value
 
 
 class EventAcks:

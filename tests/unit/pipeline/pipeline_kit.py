@@ -34,6 +34,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.data: dict[tuple[int, bytes], bytes] = {}
         self.deleted: list[bytes] = []
+        self.erased: list[bytes] = []
 
     def get(self, partition: int, key: bytes) -> bytes | None:
         return self.data.get((partition, key))
@@ -42,8 +43,12 @@ class MemoryStore:
         self.data[(partition, key)] = value
 
     def delete(self, partition: int, key: bytes) -> None:
-        if self.data.pop((partition, key), None) is not None:
-            self.deleted.append(key)
+        del self.data[(partition, key)]
+        self.deleted.append(key)
+
+    def erase(self, partition: int, key: bytes) -> None:
+        del self.data[(partition, key)]
+        self.erased.append(key)
 
 
 @dataclass

@@ -152,7 +152,7 @@ def test_an_erasure_commits_first_then_leaves_a_tombstone_and_nothing_of_the_cus
     assert (0, b"c-1") in kit.store.data
     kit.feed(profile(ts=T0 + hours(1), erase=True))
     assert kit.commits == [1]  # after the purchase was acknowledged, before the erasure
-    assert kit.store.deleted == [b"c-1"]
+    assert kit.store.erased == [b"c-1"]
     kit.feed(rec(ts=T0 + hours(2), items=LAPTOP))
     assert kit.sent.kinds() == ["suppressed"]  # erased: no personalization consent any more
 

@@ -1,10 +1,11 @@
-"""The confluent runtime's record path without Kafka: what the work itself costs.
+"""The record path (``guardrail.pipeline``) without Kafka, on the confluent runtime's store.
 
 bytes -> record (decode, key check) -> customer state from RocksDB (through the partition's
 update buffer) -> ``decide`` -> state write -> output record bytes, with a checkpoint every
 ``checkpoint_records`` records that collects the changed keys (what would go to the
-changelog) and writes them to RocksDB in one batch. No broker, no transaction, no hold: the
-runtime's figure against this one is what Kafka, transactions and the hold cost on top.
+changelog) and writes them to RocksDB in one batch. No broker, no transaction and no wait in
+the hold (every topic counts as caught up): the runtime's figure against this one is what
+Kafka, transactions and holding cost on top.
 """
 
 from __future__ import annotations
@@ -17,15 +18,36 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from guardrail.config import Settings
-from guardrail.core.engine import Engine
 from guardrail.core.policy import load_policy
 from guardrail.kafka import serde
 from guardrail.metrics.metric_set import GuardrailMetrics
+from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.tools.bench.load import Stream
 from guardrail.tools.bench.report import Figures, rate, vm_hwm_mb
 from guardrail.worker.confluent.offsets import Positions
-from guardrail.worker.confluent.path import InRecord, RecordPath
+from guardrail.worker.confluent.runtime import PartitionStores, PositionAcks
 from guardrail.worker.confluent.store import PartitionStore, open_store
+
+
+class Counted:
+    """Output records counted, not sent."""
+
+    def __init__(self) -> None:
+        self.records = 0
+
+    def send(self, record: OutputRecord) -> None:
+        self.records += 1
+
+
+class CaughtUp:
+    """Every input topic counts as read to its end: nothing waits in the hold."""
+
+    def caught_up(self, topic: str, partition: int, since: float, last_read: int | None) -> bool:
+        return True
+
+
+def _nothing() -> None:
+    pass
 
 
 def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
@@ -33,23 +55,18 @@ def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
     settings = Settings(data_dir=work, app_id="bench-inprocess", max_future_ms=0)
     topics = settings.input_topics()
     stores: dict[int, PartitionStore] = {p: open_store(settings, p) for p in range(partitions)}
-    sent = [0]
-
-    def send(topic: str, key: bytes | None, value: bytes, headers: object) -> None:
-        sent[0] += 1
-
-    path = RecordPath(
+    sent = Counted()
+    pipeline = Pipeline.from_settings(
         settings,
-        Engine(load_policy(None)),
+        load_policy(None),
         serde.Codec(None, max_value_bytes=settings.max_value_bytes),
-        GuardrailMetrics(CollectorRegistry()),
-        stores,
-        send,
-        Positions(),
-        lambda topic, partition, since: True,
+        store=PartitionStores(stores),
+        acknowledge=PositionAcks(Positions()),
+        fetch=CaughtUp(),
+        metrics=GuardrailMetrics(CollectorRegistry()),
     )
     records = [
-        InRecord(topics[m.kind], zlib.crc32(m.key) % partitions, n, m.key, m.value)
+        InputRecord(topics[m.kind], zlib.crc32(m.key) % partitions, n, m.key, m.value)
         for n, m in enumerate(stream.messages)
     ]
     every = settings.checkpoint_records
@@ -57,7 +74,7 @@ def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
     changelog = 0
     try:
         for n, record in enumerate(records, start=1):
-            path.process(record, time.time())
+            drive.feed(pipeline, record, sent, _nothing)
             if n % every == 0 or n == len(records):
                 for store in stores.values():
                     changelog += len(list(store.changes()))
@@ -80,5 +97,5 @@ def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
         drain_cpu_s=round(cpu, 2),
         events_per_cpu_s=rate(stream.events, cpu),
         peak_rss_mb=vm_hwm_mb(os.getpid()),
-        notes=[f"{sent[0]:,} output records, {changelog:,} changelog records (not sent)"],
+        notes=[f"{sent.records:,} output records, {changelog:,} changelog records (not sent)"],
     )

@@ -86,11 +86,13 @@ class Positions:
         self.touched.add(tp)
 
     def acknowledged(self, tp: tuple[str, int], offset: int) -> None:
-        """Everything up to ``offset`` is finished (called in offset order)."""
+        """Everything up to ``offset`` is finished (called in offset order, usually for
+        every record: so only ``offset`` leaves ``done`` here, in O(1); anything else at or
+        below it is dropped when the checkpoint is taken)."""
         self.next[tp] = offset + 1
         done = self.done.get(tp)
         if done:
-            done.difference_update([o for o in done if o <= offset])
+            done.discard(offset)
         self.touched.add(tp)
 
     def to_commit(self) -> dict[tuple[str, int], tuple[int, str | None]] | None:
@@ -102,6 +104,8 @@ class Positions:
             if offset is None:
                 continue
             done = self.done.get(tp) or set()
+            if done and min(done) < offset:
+                done = self.done[tp] = {o for o in done if o >= offset}
             metadata = encode_done(offset, done) if done else None
             if done and metadata is None:
                 return None

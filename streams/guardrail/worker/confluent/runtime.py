@@ -1,12 +1,13 @@
 """The confluent-kafka runtime: a consumer loop, RocksDB per partition, exactly once.
 
-One thread: ``consume`` a batch, hand each record to the record path (decode, hold, decide,
-outputs into the open transaction, state into the partition's update buffer), release what
-the hold lets go, and every ``checkpoint_records`` records or ``checkpoint_ms`` commit a
-checkpoint: the changed states to the changelog (each key once), the input offsets (with the
-offsets finished beyond them) and the outputs, in one Kafka transaction; then the update
-buffers go into RocksDB with the changelog offset they reached. Rebalancing is eager with the
-range assignor, so partition ``p`` of every input topic lands on the same worker.
+One thread: ``consume`` a batch, hand each record to the runtime-neutral pipeline
+(``guardrail.pipeline``: decode, hold, decide; its outputs go into the open transaction, the
+states into the partition's update buffer), release what the hold lets go, and every
+``checkpoint_records`` records or ``checkpoint_ms`` commit a checkpoint: the changed states
+to the changelog (each key once), the input offsets (with the offsets finished beyond them)
+and the outputs, in one Kafka transaction; then the update buffers go into RocksDB with the
+changelog offset they reached. Rebalancing is eager with the range assignor, so partition
+``p`` of every input topic lands on the same worker.
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from guardrail.config import Settings
-from guardrail.core.engine import Engine
 from guardrail.core.policy import Policy, load_policy
 from guardrail.kafka import serde
 from guardrail.metrics.health import Check
 from guardrail.metrics.metric_set import GuardrailMetrics, package_version
+from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.worker.confluent import changelog
 from guardrail.worker.confluent.fetch import FETCH_WAIT_MAX_MS, FetchState
 from guardrail.worker.confluent.offsets import Positions, decode_done
-from guardrail.worker.confluent.path import InRecord, RecordPath
 from guardrail.worker.confluent.store import PartitionStore, open_store
 from guardrail.worker.confluent.transactions import TransactionAborted, Transactions
 
@@ -62,6 +62,59 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+class PartitionStores:
+    """The pipeline's store: one ``PartitionStore`` per assigned partition."""
+
+    __slots__ = ("stores",)
+
+    def __init__(self, stores: dict[int, PartitionStore]) -> None:
+        self.stores = stores
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        return self.stores[partition].get(key)
+
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
+        self.stores[partition].put(key, value)
+
+    def delete(self, partition: int, key: bytes) -> None:
+        self.stores[partition].delete(key)
+
+    def erase(self, partition: int, key: bytes) -> None:
+        self.stores[partition].erase(key)  # a tombstone first: compaction forgets all that was
+
+
+class PositionAcks:
+    """The pipeline's acknowledgements, into the positions the next checkpoint commits."""
+
+    __slots__ = ("positions",)
+
+    def __init__(self, positions: Positions) -> None:
+        self.positions = positions
+
+    def finished(self, record: InputRecord) -> None:
+        self.positions.finished((record.topic, record.partition), record.offset)
+
+    def ack(self, record: InputRecord) -> None:
+        self.positions.acknowledged((record.topic, record.partition), record.offset)
+
+
+class FetchSignal:
+    """The pipeline's caught-up signal, from what librdkafka reported (``FetchState``)."""
+
+    __slots__ = ("fetch",)
+
+    def __init__(self, fetch: FetchState) -> None:
+        self.fetch = fetch
+
+    def caught_up(self, topic: str, partition: int, since: float, last_read: int | None) -> bool:
+        return self.fetch.caught_up(topic, partition, since, time.time())
+
+
+def _no_commit() -> None:
+    """Before an erasure nothing needs committing here: what was decided before it is in a
+    committed transaction or not at all, and what is committed is never decided again."""
+
+
 class ConfluentWorker:
     """One worker: call :meth:`run`; SIGTERM or SIGINT stops it after a last checkpoint."""
 
@@ -88,17 +141,14 @@ class ConfluentWorker:
         self.stores: dict[int, PartitionStore] = {}
         self.positions = Positions()
         self.fetch = FetchState()
-        self.path = RecordPath(
+        self.pipeline = Pipeline.from_settings(
             settings,
-            Engine(policy),
+            policy,
             codec,
-            self.metrics,
-            self.stores,
-            self._send,
-            self.positions,
-            lambda topic, partition, since: self.fetch.caught_up(
-                topic, partition, since, time.time()
-            ),
+            store=PartitionStores(self.stores),
+            acknowledge=PositionAcks(self.positions),
+            fetch=FetchSignal(self.fetch),
+            metrics=self.metrics,
         )
         self.txn: Transactions | None = None
         self.consumer: Consumer | None = None
@@ -114,9 +164,10 @@ class ConfluentWorker:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def _send(self, topic: str, key: bytes | None, value: bytes, headers: Any) -> None:
+    def send(self, record: OutputRecord) -> None:
+        """The pipeline's sender: into the open transaction."""
         assert self.txn is not None
-        self.txn.produce(topic, key, value, headers)
+        self.txn.produce(record.topic, record.key, record.value, record.headers)
 
     def _changelog_delivered(self, err: Any, msg: Any) -> None:
         if err is None:
@@ -176,7 +227,7 @@ class ConfluentWorker:
         for store in self.stores.values():
             store.discard()
         self.changelog_offsets.clear()
-        self.path.drop()
+        self.pipeline.forget()
         self.positions.forget()
         self.fetch.forget()
         assigned = [tp for tp in self.consumer.assignment() if tp.topic in self.inputs]
@@ -245,7 +296,7 @@ class ConfluentWorker:
             store.discard()
         numbers = {tp.partition for tp in partitions if tp.topic in self.inputs}
         self.assigned = {tp for tp in self.assigned if tp[1] not in numbers}
-        self.path.drop(numbers)
+        self.pipeline.forget(numbers)
         self.positions.forget()
         self.fetch.forget(numbers)
         for partition in numbers:
@@ -257,7 +308,7 @@ class ConfluentWorker:
             self.txn.abort()
         for store in self.stores.values():
             store.discard()
-        self.path.drop()
+        self.pipeline.forget()
         self.positions.forget()
         self.fetch.forget()
 
@@ -300,12 +351,11 @@ class ConfluentWorker:
         settings = self.settings
         every_s = settings.checkpoint_ms / 1000
         gauges_at = time.monotonic() + settings.gauge_interval_s
-        path, positions, fetch = self.path, self.positions, self.fetch
+        pipeline, positions, fetch = self.pipeline, self.positions, self.fetch
         while not self.stopping:
             messages: list[Any] = consumer.consume(BATCH, POLL_S)
             self.beat = time.monotonic()  # /livez: the loop runs
             now = time.time()
-            touched: set[int] = set()
             for message in messages:
                 error = message.error()
                 topic = message.topic()
@@ -313,7 +363,6 @@ class ConfluentWorker:
                 if error is not None:
                     if error.code() == EOF:
                         fetch.at_end((topic, partition), message.offset(), now)
-                        touched.add(partition)
                     else:
                         log.warning("consumer: %s", error.name())
                     continue
@@ -322,14 +371,13 @@ class ConfluentWorker:
                 fetch.read(tp, offset)
                 if tp not in positions.next:
                     positions.next[tp] = offset  # nothing committed: start where reading did
-                record = InRecord(topic, partition, offset, message.key(), message.value())
+                record = InputRecord(topic, partition, offset, message.key(), message.value())
                 if positions.skip(tp, offset):
-                    path.skip(record)  # finished in a committed transaction already
+                    pipeline.skip(record)  # finished in a committed transaction already
                     continue
-                path.receive(record, now)
-                touched.add(partition)
+                drive.read(pipeline, record, self)
             self.since_checkpoint += len(messages)
-            path.release_all(now)
+            drive.release_all(pipeline, self, _no_commit)
             if self.since_checkpoint >= settings.checkpoint_records or (
                 time.monotonic() - self.last_checkpoint >= every_s
             ):
