@@ -75,6 +75,30 @@ def monitor_metrics(monitor: Any) -> Any:
     return monitor._metrics
 
 
+# What exists already, without building it: reading ``app.consumer`` or ``app.loop`` from
+# another thread (the health probes) would create them there.
+
+
+def built_consumer(app: Any) -> Any:
+    """faust's consumer if the app has built it, else None."""
+    return app.__dict__.get("_consumer")
+
+
+def built_loop(app: Any) -> Any:
+    """The app's event loop if it has one yet, else None."""
+    return app.__dict__.get("_loop")
+
+
+def consumer_thread(consumer: Any) -> Any:
+    """The thread faust's consumer runs aiokafka in, or None."""
+    return getattr(consumer, "_thread", None)
+
+
+def table_recovery(tables: Any) -> Any:
+    """The table manager's recovery service if it has one yet, else None."""
+    return tables.__dict__.get("_recovery")
+
+
 # -- what must exist ------------------------------------------------------------------------
 
 
@@ -121,13 +145,14 @@ def _has(path: str, attribute: str) -> Callable[[], bool]:
 
 
 def _assigned_in(path: str, attribute: str) -> Callable[[], bool]:
-    """An instance attribute: assigned as ``self.<attribute>`` in an ``__init__`` of the
-    class or of one it inherits from."""
+    """An instance attribute: assigned as ``self.<attribute>`` in the class or in one it
+    inherits from."""
 
     def present() -> bool:
         for klass in _class(path).__mro__:
-            init = klass.__dict__.get("__init__")
-            if inspect.isfunction(init) and f"self.{attribute} =" in inspect.getsource(init):
+            if klass.__module__ == "builtins" or klass.__module__.startswith("typing"):
+                continue
+            if f"self.{attribute} =" in inspect.getsource(klass):
                 return True
         return False
 
@@ -148,6 +173,9 @@ AIOKAFKA_CONSUMER = "aiokafka.AIOKafkaConsumer"
 AIOKAFKA_FETCHER = "aiokafka.consumer.fetcher.Fetcher"
 PROMETHEUS_MONITOR = "faust.sensors.prometheus.PrometheusMonitor"
 FAUST_TOPIC = "faust.topics.Topic"
+FAUST_APP = "faust.app.base.App"
+MODE_SERVICE = "mode.Service"
+TABLE_MANAGER = "faust.tables.manager.TableManager"
 #: The start of faust's warning for a failed send (``guardrail.worker.send_failures``).
 SEND_ERROR_PREFIX = "_on_published error"
 
@@ -155,6 +183,9 @@ FAUST, AIOKAFKA = "faust-streaming", "aiokafka"
 REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(FAUST, FAUST_CONSUMER, "_thread", _assigned_in(FAUST_CONSUMER, "_thread")),
     Requirement(FAUST, FAUST_THREAD, "_ensure_consumer", _has(FAUST_THREAD, "_ensure_consumer")),
+    Requirement(FAUST, FAUST_APP, "_consumer", _assigned_in(FAUST_APP, "_consumer")),
+    Requirement(FAUST, MODE_SERVICE, "_loop", _assigned_in(MODE_SERVICE, "_loop")),
+    Requirement(FAUST, TABLE_MANAGER, "_recovery", _assigned_in(TABLE_MANAGER, "_recovery")),
     Requirement(
         FAUST,
         FAUST_CONSUMER,

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from guardrail.metrics.health import Check
+from guardrail.worker import faust_compat
 
 # An event loop that does not run a callback within this long is stuck (a blocking call,
 # a livelock): the probe fails and the orchestrator restarts the worker.
@@ -35,11 +36,10 @@ def faust_checks(app: Any) -> tuple[Check, Check]:
     def live() -> tuple[bool, str]:
         if app.crashed:
             return False, "the worker crashed"
-        consumer = state.get("_consumer")
-        thread = getattr(consumer, "_thread", None)
+        thread = faust_compat.consumer_thread(faust_compat.built_consumer(app))
         if thread is not None and thread.crashed:
             return False, "the consumer thread crashed"
-        loop = state.get("_loop")
+        loop = faust_compat.built_loop(app)
         if loop is None or not app.started:
             return True, "starting"
         if not loop_answers(loop):
@@ -52,7 +52,7 @@ def faust_checks(app: Any) -> tuple[Check, Check]:
             return False, "starting"
         if app.rebalancing:
             return False, "rebalancing"
-        recovery = tables.__dict__.get("_recovery")
+        recovery = faust_compat.table_recovery(tables)
         if app.in_recovery or recovery is None or not recovery.completed.is_set():
             return False, "recovering state"
         return True, "ok"
