@@ -4,9 +4,9 @@ Checks, in order: the value decodes as the topic's record kind (size, format, sc
 fields); the message key is the record's ``customer_id`` (the key is what partitions a
 customer's records); the record is on the partition its key belongs on (``partitioning``:
 never decide against another partition's state); the event time ``ts`` is in milliseconds
-(``timecheck``) and plausible against the wall clock (limits of 0 are off). An unreachable schema registry is no fault of the record: :class:`RetryLater`
-asks the runtime to read it again after a pause, and only after the last attempt is the
-record dead-lettered.
+(``timecheck``) and plausible against the wall clock (limits of 0 are off). An unreachable
+schema registry is no fault of the record: :class:`RetryLater` asks the runtime to read it
+again after a pause, and only after the last attempt is the record dead-lettered.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from guardrail.core.policy import default_policy
 from guardrail.kafka import serde
 from guardrail.metrics.metric_set import GuardrailMetrics
 from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
+from guardrail.pipeline.partitioning import partition_for
 
 SETTINGS = Settings(max_hold_ms=2000)
 TOPICS = SETTINGS.input_topics()
@@ -125,14 +126,15 @@ class Kit:
     def record(
         self, event: BaseModel, *, key: bytes | None = None, value: bytes | None = None
     ) -> InputRecord:
-        """``event`` as the next record of its topic (partition 0), JSON-encoded."""
+        """``event`` as the next record of its topic, JSON-encoded, on the partition of its
+        customer (offsets count per topic: the tests' customers share one partition)."""
         topic = TOPICS[KIND_OF[type(event).__name__]]
         offset = self.offsets.get(topic, 0)
         self.offsets[topic] = offset + 1
         customer = getattr(event, "customer_id", "c-1")
         return InputRecord(
             topic,
-            0,
+            partition_for(customer.encode(), self.settings.partitions),
             offset,
             key if key is not None else customer.encode(),
             value if value is not None else serde.encode_json(event),
@@ -147,7 +149,7 @@ class Kit:
         self.commits.append(len(self.acked.offsets))
 
     def release(self) -> int:
-        return drive.release(self.pipeline, 0, self.sent, self.commit_now)
+        return drive.release_all(self.pipeline, self.sent, self.commit_now)
 
     def sample(self, name: str, **labels: str) -> float:
         return self.metrics.registry.get_sample_value(name, labels) or 0.0

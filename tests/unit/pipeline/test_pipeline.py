@@ -18,10 +18,12 @@ from guardrail.config import DECISION_HEADER
 from guardrail.core.state import state_from_json
 from guardrail.kafka import serde
 from guardrail.pipeline import Held, InputRecord, Pipeline, RetryLater
+from guardrail.pipeline.partitioning import partition_for
 
 LAPTOP = (("SKU-LAPTOP", "electronics/laptops"),)
 RECS = "recommendations.proposed"
 PURCHASES = "customer.purchases"
+C1 = partition_for(b"c-1", 8)  # the partition of the tests' customer c-1
 
 
 def test_a_recommendation_on_a_caught_up_partition_is_approved_with_its_decision_header() -> None:
@@ -44,7 +46,7 @@ def test_a_purchase_then_a_recommendation_of_the_bought_item_is_suppressed() -> 
     assert (out.kind, out.topic, out.headers) == ("suppressed", "recommendations.suppressed", {})
     decision = serde.decode_json("decision", out.value)
     assert [r.code for r in decision.reasons] == ["already_purchased"]  # type: ignore[attr-defined]
-    state = state_from_json(kit.store.data[(0, b"c-1")])
+    state = state_from_json(kit.store.data[(C1, b"c-1")])
     assert state is not None
     assert kit.acked.offsets == [(PURCHASES, 0), (RECS, 0)]
 
@@ -101,7 +103,7 @@ def test_a_bad_record_is_dead_lettered_with_where_it_came_from(
     [out] = kit.sent.records
     assert (out.kind, out.topic, out.key) == ("deadletter", "guardrail.deadletter", record.key)
     letter = serde.decode_json("deadletter", out.value)
-    assert (letter.source_topic, letter.partition, letter.offset) == (RECS, 0, 0)  # type: ignore[attr-defined]
+    assert (letter.source_topic, letter.partition, letter.offset) == (RECS, C1, 0)  # type: ignore[attr-defined]
     assert letter.value == record.value  # type: ignore[attr-defined]
     assert letter.error.startswith(error_kind)  # type: ignore[attr-defined]
     assert letter.ts == int(START * 1000)  # type: ignore[attr-defined]
@@ -149,12 +151,35 @@ def test_a_redelivered_recommendation_gets_the_same_decision_and_counts_as_a_dup
 def test_an_erasure_commits_first_then_leaves_a_tombstone_and_nothing_of_the_customer() -> None:
     kit = Kit()
     kit.feed(purchase(ts=T0, items=LAPTOP))
-    assert (0, b"c-1") in kit.store.data
+    assert (C1, b"c-1") in kit.store.data
     kit.feed(profile(ts=T0 + hours(1), erase=True))
     assert kit.commits == [1]  # after the purchase was acknowledged, before the erasure
     assert kit.store.erased == [b"c-1"]
     kit.feed(rec(ts=T0 + hours(2), items=LAPTOP))
     assert kit.sent.kinds() == ["suppressed"]  # erased: no personalization consent any more
+
+
+def test_a_record_on_another_partition_than_its_key_belongs_on_is_dead_lettered() -> None:
+    kit = Kit()
+    record = kit.record(rec())
+    record.partition = (record.partition + 1) % kit.settings.partitions
+    kit.feed(record)
+    [out] = kit.sent.records
+    letter = serde.decode_json("deadletter", out.value)
+    assert letter.error.startswith("wrong_partition: the key belongs on partition")  # type: ignore[attr-defined]
+    assert (
+        kit.sample(
+            "guardrail_dead_letters_total", topic="recommendations", error_kind="wrong_partition"
+        )
+        == 1
+    )
+
+
+def test_a_time_in_seconds_is_dead_lettered_as_out_of_range() -> None:
+    kit = Kit()
+    kit.feed(rec(ts=1_767_225_600))  # 2026-01-01 in seconds
+    letter = serde.decode_json("deadletter", kit.sent.records[0].value)
+    assert "a time in seconds" in letter.error  # type: ignore[attr-defined]
 
 
 def test_only_an_erasure_asks_for_a_commit_first() -> None:
@@ -220,7 +245,7 @@ def test_an_unavailable_registry_asks_to_read_again_later_with_growing_pauses() 
         delays.append(retry.value.delay_s)
     assert delays == [1.0, 2.0, 4.0]
     assert kit.pipeline.read(record, 3) is None  # decoded and held (caught up: releasable)
-    assert len(kit.pipeline.release(0)) == 1
+    assert len(kit.pipeline.release(C1)) == 1
 
 
 def test_a_registry_down_through_every_attempt_dead_letters_the_record() -> None:
@@ -276,14 +301,13 @@ def test_a_skipped_record_is_acknowledged_in_its_offset_order_without_a_decision
 def test_forgetting_some_partitions_keeps_the_others() -> None:
     kit = Kit()
     kit.fetch.behind = {PURCHASES}
-    kit.feed(rec())
-    other = kit.record(rec(customer="c-2"))
-    other.partition = 1
-    kit.feed(other)
-    assert sorted(kit.pipeline.holding()) == [0, 1]
-    kit.pipeline.forget([1])
-    assert kit.pipeline.holding() == [0]
-    assert kit.pipeline.last_read(RECS, 1) is None
+    mine, theirs = kit.record(rec(customer="c-1")), kit.record(rec(customer="c-2"))
+    assert mine.partition != theirs.partition
+    kit.feed(mine, theirs)
+    assert sorted(kit.pipeline.holding()) == sorted([mine.partition, theirs.partition])
+    kit.pipeline.forget([theirs.partition])
+    assert kit.pipeline.holding() == [mine.partition]
+    assert kit.pipeline.last_read(RECS, theirs.partition) is None
     kit.clock.now = START + 2
     assert kit.release() == 1
     assert kit.acked.offsets == [(RECS, 0)]
