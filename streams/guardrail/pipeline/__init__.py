@@ -1,9 +1,10 @@
 """The runtime-neutral record path: what happens to a record between consumer and producer.
 
-No faust, aiokafka or confluent_kafka here: a runtime (``guardrail.worker``) gives the
-pipeline raw input records and implements its small interfaces (``ports``): the store of
-customer states, the acknowledgement (what may be committed), the wall clock and whether a
-partition is caught up. It sends the output records the pipeline returns.
+No faust or confluent_kafka here (of aiokafka only Kafka's murmur2 hash): a runtime
+(``guardrail.worker``) gives the pipeline raw input records and implements its small
+interfaces (``ports``): the store of customer states, the acknowledgement (what may be
+committed), the wall clock and whether a partition is caught up. It sends the output
+records the pipeline returns.
 
 The path of one record (``processor.Pipeline``):
 
