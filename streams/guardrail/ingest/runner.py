@@ -108,7 +108,7 @@ class Ingest:
         for message in messages:
             error = message.error()
             if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 (a public name)
+                if error.code() != KafkaError._PARTITION_EOF:
                     log.warning("ingest: consumer error: %s", error.str())
                 continue
             topic, partition, offset = message.topic(), message.partition(), message.offset()

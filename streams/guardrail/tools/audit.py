@@ -182,7 +182,7 @@ class Auditor:
         topic = next(iter(ranges))[0]
         consumer.assign([TopicPartition(topic, p, ranges[(topic, p)][0]) for p in todo])
         last_report = time.monotonic()
-        eof = KafkaError._PARTITION_EOF  # noqa: SLF001 (confluent-kafka's documented name)
+        eof = KafkaError._PARTITION_EOF
         idle_since = time.monotonic()
         handled = 0
         try:

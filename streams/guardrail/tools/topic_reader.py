@@ -107,7 +107,7 @@ def read_range(
     if not todo:
         return
     consumer.assign([TopicPartition(topic, p, ranges[p][0]) for p in todo])
-    eof = KafkaError._PARTITION_EOF  # noqa: SLF001 (confluent-kafka's documented name)
+    eof = KafkaError._PARTITION_EOF
     idle_since = time.monotonic()
     since_trim = 0
     try:

@@ -110,7 +110,7 @@ def restore(consumer: Consumer, topic: str, store: PartitionStore) -> int:
             for message in messages:
                 error = message.error()
                 if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001 (a public name)
+                    if error.code() == KafkaError._PARTITION_EOF:
                         done = True
                         continue
                     raise KafkaException(error)

@@ -41,7 +41,7 @@ LIVE_TIMEOUT_S = 120.0
 BATCH = 2000
 POLL_S = 0.01
 READY_MESSAGE = "[confluent Worker]: Ready"
-EOF = KafkaError._PARTITION_EOF  # noqa: SLF001 (confluent-kafka's documented name)
+EOF = KafkaError._PARTITION_EOF
 
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
