@@ -109,6 +109,9 @@ class FetchSignal:
     def caught_up(self, topic: str, partition: int, since: float, last_read: int | None) -> bool:
         return self.fetch.caught_up(topic, partition, since, time.time())
 
+    def hold_clock(self, partition: int, now: float) -> float:
+        return now  # the wall clock
+
 
 def _no_commit() -> None:
     """Before an erasure nothing needs committing here: what was decided before it is in a
