@@ -108,7 +108,7 @@ def test_a_bad_record_is_dead_lettered_with_where_it_came_from(
     assert letter.error.startswith(error_kind)  # type: ignore[attr-defined]
     assert letter.ts == int(START * 1000)  # type: ignore[attr-defined]
     assert kit.acked.offsets == [(RECS, 0)]
-    topic = "recommendations"
+    topic = "recommendation"
     assert kit.sample("guardrail_dead_letters_total", topic=topic, error_kind=error_kind) == 1
 
 
@@ -145,7 +145,7 @@ def test_a_redelivered_recommendation_gets_the_same_decision_and_counts_as_a_dup
     one, two = kit.sent.records
     assert (one.value, one.headers) == (two.value, two.headers)
     assert kit.sample("guardrail_decisions_total", action="deliver", channel="email") == 1
-    assert kit.sample("guardrail_events_total", topic="recommendations", outcome="duplicate") == 1
+    assert kit.sample("guardrail_events_total", topic="recommendation", outcome="duplicate") == 1
 
 
 def test_an_erasure_commits_first_then_leaves_a_tombstone_and_nothing_of_the_customer() -> None:
@@ -169,7 +169,7 @@ def test_a_record_on_another_partition_than_its_key_belongs_on_is_dead_lettered(
     assert letter.error.startswith("wrong_partition: the key belongs on partition")  # type: ignore[attr-defined]
     assert (
         kit.sample(
-            "guardrail_dead_letters_total", topic="recommendations", error_kind="wrong_partition"
+            "guardrail_dead_letters_total", topic="recommendation", error_kind="wrong_partition"
         )
         == 1
     )
@@ -194,7 +194,7 @@ def test_a_signal_writes_state_and_sends_nothing() -> None:
     kit.feed(purchase(ts=T0))
     assert kit.sent.records == []
     assert kit.acked.offsets == [(PURCHASES, 0)]
-    assert kit.sample("guardrail_events_total", topic="purchases", outcome="signal") == 1
+    assert kit.sample("guardrail_events_total", topic="purchase", outcome="signal") == 1
 
 
 class FailingEngine:
