@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
@@ -61,17 +62,10 @@ def _du_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def run_restore_bench(
-    bootstrap: str, customers: int, partitions: int, say: object = print
-) -> RestoreFigures:
-    echo = say if callable(say) else print
-    settings = Settings(bootstrap_servers=bootstrap, app_id=f"bench-restore-{uuid.uuid4().hex[:8]}")
-    topic = settings.changelog_topic
-    admin = AdminClient(settings.confluent_config())
-    new = NewTopic(topic, partitions, 1, config={"cleanup.policy": "compact"})
-    admin.create_topics([new])[topic].result(60)
-    states = sample_states()
-    echo(f"{len(states):,} sample states, mean {sum(map(len, states)) // len(states)} bytes")
+def _fill_changelog(
+    settings: Settings, topic: str, customers: int, states: list[bytes], echo: Any
+) -> int:
+    """Write one state per customer to the changelog; returns the bytes written."""
     producer = Producer(
         {
             **settings.confluent_config(),
@@ -83,7 +77,6 @@ def run_restore_bench(
             "queue.buffering.max.messages": 1_000_000,
         }
     )
-    started = time.perf_counter()
     total = 0
     for n in range(customers):
         value = states[n % len(states)]
@@ -98,6 +91,22 @@ def run_restore_bench(
             producer.poll(0)
             echo(f"produced {n:,}")
     producer.flush(300)
+    return total
+
+
+def run_restore_bench(
+    bootstrap: str, customers: int, partitions: int, say: object = print
+) -> RestoreFigures:
+    echo = say if callable(say) else print
+    settings = Settings(bootstrap_servers=bootstrap, app_id=f"bench-restore-{uuid.uuid4().hex[:8]}")
+    topic = settings.changelog_topic
+    admin = AdminClient(settings.confluent_config())
+    new = NewTopic(topic, partitions, 1, config={"cleanup.policy": "compact"})
+    admin.create_topics([new])[topic].result(60)
+    states = sample_states()
+    echo(f"{len(states):,} sample states, mean {sum(map(len, states)) // len(states)} bytes")
+    started = time.perf_counter()
+    total = _fill_changelog(settings, topic, customers, states, echo)
     produce_s = time.perf_counter() - started
     work = Path(tempfile.mkdtemp(prefix="guardrail-restore-"))
     local = settings.model_copy(update={"data_dir": work})
