@@ -11,7 +11,7 @@ import click
 from prometheus_client import CollectorRegistry
 
 from guardrail import logs
-from guardrail.cli.options import kafka_options, log_format_option, settings_from
+from guardrail.cli.options import kafka_options, log_format_option, metrics_options, settings_from
 from guardrail.cli.worker import serve_health
 from guardrail.ingest.mapping import load_mapping
 from guardrail.kafka.topics import ensure_topics
@@ -32,16 +32,7 @@ from guardrail.kafka.topics import ensure_topics
     help="Consumer group; instances with the same one share the source partitions "
     "[GUARDRAIL_INGEST_GROUP, default <app id>-ingest].",
 )
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(0, 65535),
-    help="Port of /metrics, /livez and /readyz, 0 to disable [GUARDRAIL_METRICS_PORT, "
-    "default 9108].",
-)
-@click.option(
-    "--metrics-bind",
-    help="Address the metrics port listens on [GUARDRAIL_METRICS_BIND, default 127.0.0.1].",
-)
+@metrics_options
 @click.option(
     "--loglevel",
     default="info",

@@ -50,6 +50,21 @@ def kafka_options(command: Any) -> Any:
     return command
 
 
+def metrics_options(command: Any) -> Any:
+    """--metrics-port and --metrics-bind: where /metrics, /livez and /readyz listen."""
+    command = click.option(
+        "--metrics-bind",
+        help="Address the metrics port listens on [GUARDRAIL_METRICS_BIND, default 127.0.0.1; "
+        "0.0.0.0 in a container].",
+    )(command)
+    return click.option(
+        "--metrics-port",
+        type=click.IntRange(0, 65535),
+        help="Port of /metrics, /livez and /readyz, 0 to disable "
+        "[GUARDRAIL_METRICS_PORT, default 9108].",
+    )(command)
+
+
 def log_format_option(command: Any) -> Any:
     return click.option(
         "--log-format",

@@ -10,7 +10,7 @@ import click
 from prometheus_client import CollectorRegistry
 
 from guardrail import logs
-from guardrail.cli.options import kafka_options, log_format_option, settings_from
+from guardrail.cli.options import kafka_options, log_format_option, metrics_options, settings_from
 from guardrail.config import Settings
 from guardrail.core.policy import load_policy
 from guardrail.errors import ConfigError
@@ -34,17 +34,7 @@ from guardrail.worker.run import run_worker
     type=click.Path(file_okay=False, path_type=Path),
     help="Where RocksDB state lives [GUARDRAIL_DATA_DIR, default var/worker].",
 )
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(0, 65535),
-    help="Port of /metrics, /livez and /readyz, 0 to disable "
-    "[GUARDRAIL_METRICS_PORT, default 9108].",
-)
-@click.option(
-    "--metrics-bind",
-    help="Address the metrics port listens on [GUARDRAIL_METRICS_BIND, default 127.0.0.1; "
-    "0.0.0.0 in a container].",
-)
+@metrics_options
 @click.option(
     "--web-port",
     type=click.IntRange(1, 65535),

@@ -64,6 +64,7 @@ def run_engine_bench(cfg: GeneratorConfig, policy_path: Path | None = None) -> E
         # 100,000 states held here, which a worker keeps as bytes in its store, not as
         # objects. So it is off while timed; a collection after each chunk must find nothing.
         get = states.get
+        gc.collect()  # what generating the chunk left is not decide()'s
         gc.disable()
         started, cpu_started = time.perf_counter(), time.process_time()
         for event in chunk:

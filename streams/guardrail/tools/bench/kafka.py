@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import click
 from confluent_kafka.admin import AdminClient
@@ -237,6 +238,80 @@ def engine_figures(cfg: GeneratorConfig, work: Path) -> Figures:
     )
 
 
+def _stream_configs(
+    seed: int,
+    customers: int,
+    events: int,
+    days: float,
+    recommendation_share: float,
+    latency_rate: float,
+    latency_seconds: float,
+) -> tuple[GeneratorConfig, GeneratorConfig]:
+    """The preloaded stream's config, and the live (latency) stream's, a day after it."""
+    cfg = GeneratorConfig(
+        seed=seed,
+        customers=customers,
+        events=events,
+        days=days,
+        recommendation_share=recommendation_share,
+    )
+    live_events = int(latency_rate * latency_seconds / max(recommendation_share, 0.01))
+    live_cfg = GeneratorConfig(
+        seed=seed + 1,
+        customers=customers,
+        events=max(live_events, 1),
+        days=1,
+        start_ms=cfg.start_ms + int((days + 1) * DAY),
+        recommendation_share=recommendation_share,
+    )
+    return cfg, live_cfg
+
+
+def _run_candidate(
+    name: str,
+    bench: Bench,
+    cfg: GeneratorConfig,
+    stream: Stream,
+    live: Stream | None,
+    work: Path,
+    partitions: int,
+) -> Figures:
+    if name == "engine":
+        echo(f"  engine (load {load_average()})")
+        return engine_figures(cfg, work)
+    if name == "inprocess":
+        echo(f"  inprocess (load {load_average()})")
+        return inprocess_figures(stream, work / "inprocess", partitions)
+    if name.endswith("_x2"):
+        return bench.run(name, stream, None, workers=2)
+    return bench.run(name, stream, live)
+
+
+def _report(
+    figures: dict[str, Figures],
+    stream: Stream,
+    load_before: str,
+    json_out: Path | None,
+    run_settings: dict[str, Any],
+) -> None:
+    """Print the table and notes; write the figures and how they were made as JSON."""
+    load_after = load_average()
+    click.echo(format_table(figures))
+    click.echo(f"load average before {load_before}, after {load_after}")
+    for f in figures.values():
+        for note in f.notes:
+            click.echo(f"  {f.name}: {note}")
+    run = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "events": stream.events,
+        "recommendations": stream.recommendations,
+        **run_settings,
+        "command": " ".join(["guardrail", "bench", "kafka", *sys.argv[3:]]),
+    }
+    if json_out:
+        json_out.write_text(to_json(figures, run, load_before, load_after))
+
+
 def kafka_bench(
     bootstrap_servers: str | None,
     events: int,
@@ -267,21 +342,8 @@ def kafka_bench(
 
     signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGINT, interrupted)  # even when started with & (SIGINT ignored)
-    cfg = GeneratorConfig(
-        seed=seed,
-        customers=customers,
-        events=events,
-        days=days,
-        recommendation_share=recommendation_share,
-    )
-    live_events = int(latency_rate * latency_seconds / max(recommendation_share, 0.01))
-    live_cfg = GeneratorConfig(
-        seed=seed + 1,
-        customers=customers,
-        events=max(live_events, 1),
-        days=1,
-        start_ms=cfg.start_ms + int((days + 1) * DAY),
-        recommendation_share=recommendation_share,
+    cfg, live_cfg = _stream_configs(
+        seed, customers, events, days, recommendation_share, latency_rate, latency_seconds
     )
     chosen = [c for c in CANDIDATES if not only or c in only]
     work = work_dir or Path(tempfile.mkdtemp(prefix="guardrail-bench-"))
@@ -295,39 +357,13 @@ def kafka_bench(
         )
         try:
             for name in chosen:
-                if name == "engine":
-                    echo(f"  engine (load {load_average()})")
-                    figures[name] = engine_figures(cfg, work)
-                elif name == "inprocess":
-                    echo(f"  inprocess (load {load_average()})")
-                    figures[name] = inprocess_figures(stream, work / "inprocess", partitions)
-                elif name.endswith("_x2"):
-                    figures[name] = bench.run(name, stream, None, workers=2)
-                else:
-                    figures[name] = bench.run(name, stream, live)
+                figures[name] = _run_candidate(name, bench, cfg, stream, live, work, partitions)
         finally:
             bench.cleanup()
-    load_after = load_average()
-    click.echo(format_table(figures))
-    click.echo(f"load average before {load_before}, after {load_after}")
-    for f in figures.values():
-        for note in f.notes:
-            click.echo(f"  {f.name}: {note}")
-    run = {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "events": stream.events,
-        "recommendations": stream.recommendations,
-        "customers": customers,
-        "days": days,
-        "seed": seed,
-        "partitions": partitions,
-        "store": store,
-        "max_hold_ms": max_hold_ms,
-        "latency_rate": latency_rate,
+    _report(figures, stream, load_before, json_out, run_settings={
+        "customers": customers, "days": days, "seed": seed, "partitions": partitions,
+        "store": store, "max_hold_ms": max_hold_ms, "latency_rate": latency_rate,
         "latency_seconds": latency_seconds,
-        "command": " ".join(["guardrail", "bench", "kafka", *sys.argv[3:]]),
-    }
-    if json_out:
-        json_out.write_text(to_json(figures, run, load_before, load_after))
+    })  # fmt: skip
     if work_dir is None:
         shutil.rmtree(work, ignore_errors=True)
