@@ -11,7 +11,7 @@ import click
 from prometheus_client import CollectorRegistry
 
 from guardrail import logs
-from guardrail.cli.options import kafka_options, log_format_option, metrics_options, settings_from
+from guardrail.cli.options import kafka_options, log_options, metrics_options, settings_from
 from guardrail.cli.worker import serve_health
 from guardrail.ingest.mapping import load_mapping
 from guardrail.kafka.topics import ensure_topics
@@ -33,13 +33,7 @@ from guardrail.kafka.topics import ensure_topics
     "[GUARDRAIL_INGEST_GROUP, default <app id>-ingest].",
 )
 @metrics_options
-@click.option(
-    "--loglevel",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
-@log_format_option
+@log_options
 def ingest(loglevel: str, **flags: Any) -> None:
     """Read a brand's own topics and write the contract's input topics.
 

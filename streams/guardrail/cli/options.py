@@ -65,12 +65,19 @@ def metrics_options(command: Any) -> Any:
     )(command)
 
 
-def log_format_option(command: Any) -> Any:
-    return click.option(
+def log_options(command: Any) -> Any:
+    """--loglevel and --log-format, for the long-running commands (worker, ingest)."""
+    command = click.option(
         "--log-format",
         type=click.Choice(["text", "json"]),
         help="text, or json: one object per line (time, level, logger, message, topic, "
         "partition, offset) for every logger [GUARDRAIL_LOG_FORMAT, default text].",
+    )(command)
+    return click.option(
+        "--loglevel",
+        default="info",
+        show_default=True,
+        type=click.Choice(["debug", "info", "warning", "error"]),
     )(command)
 
 

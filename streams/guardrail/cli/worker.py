@@ -10,7 +10,7 @@ import click
 from prometheus_client import CollectorRegistry
 
 from guardrail import logs
-from guardrail.cli.options import kafka_options, log_format_option, metrics_options, settings_from
+from guardrail.cli.options import kafka_options, log_options, metrics_options, settings_from
 from guardrail.config import Settings
 from guardrail.core.policy import load_policy
 from guardrail.errors import ConfigError
@@ -47,13 +47,7 @@ from guardrail.worker.run import run_worker
     help="faust, or confluent (confluent-kafka, Kafka transactions: exactly once) "
     "[GUARDRAIL_RUNTIME, default faust].",
 )
-@click.option(
-    "--loglevel",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
-@log_format_option
+@log_options
 def worker(loglevel: str, **flags: Any) -> None:
     """Run a guardrail worker: decide every proposed recommendation as it arrives.
 

@@ -48,11 +48,7 @@ class Ingest:
         self.settings = settings
         self.metrics = metrics
         self.sources = {s.topic: CompiledSource.of(s) for s in mapping.sources}
-        registry = (
-            serde.registry_client(settings.schema_registry_url)
-            if settings.schema_registry_url
-            else None
-        )
+        registry = serde.registry_client_or_none(settings.schema_registry_url)
         self.codec = serde.Codec(registry, max_value_bytes=settings.max_value_bytes)
         self.avro = _avro_decoder(registry) if registry is not None else None
         self.group = settings.ingest_group or f"{settings.app_id}-ingest"

@@ -144,11 +144,7 @@ def replay_to_kafka(
 
 
 def _codec(settings: Settings) -> serde.Codec:
-    return serde.Codec(
-        serde.registry_client(settings.schema_registry_url)
-        if settings.schema_registry_url
-        else None
-    )
+    return serde.Codec(serde.registry_client_or_none(settings.schema_registry_url))
 
 
 def produce_events(

@@ -290,6 +290,11 @@ def registry_client(url: str, **config: Any) -> SchemaRegistryClient:
     return SchemaRegistryClient({"url": url, **config})
 
 
+def registry_client_or_none(url: str | None) -> SchemaRegistryClient | None:
+    """The registry client for ``url``, or None when no registry is configured (JSON only)."""
+    return registry_client(url) if url else None
+
+
 # --------------------------------------------------------------------------------- codec
 
 

@@ -34,20 +34,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 
 from guardrail.config import DECISION_HEADER, Settings
 from guardrail.core.records import DeadLetter, decision_to_json
 from guardrail.errors import AuditError
 from guardrail.kafka import serde
 from guardrail.kafka.bounds import decision_from_output
+from guardrail.tools.topic_reader import Ranges, ReadError, offset_ranges, read_range, size
 
 #: ``progress(topic, records read so far in all topics, records to read in all topics)``
 Progress = Callable[[str, int, int], None]
-Ends = dict[tuple[str, int], tuple[int, int]]  # (topic, partition) -> (start, end) offsets
+TopicRanges = tuple[str, Ranges]  # a topic and its partitions' (start, end) offsets
 
-BATCH = 10_000
-IDLE_TIMEOUT_S = 60.0
 _OURS = b'{"rec_id":"'
 
 
@@ -136,11 +135,7 @@ class Auditor:
         self.until_ms = until_ms
         self.show = show
         self.progress = progress
-        registry = (
-            serde.registry_client(settings.schema_registry_url)
-            if settings.schema_registry_url
-            else None
-        )
+        registry = serde.registry_client_or_none(settings.schema_registry_url)
         self.codec = serde.Codec(registry, max_value_bytes=1 << 62)
         self.report = AuditReport()
         self.proposed_topic = settings.topic("recommendation")
@@ -153,82 +148,34 @@ class Auditor:
 
     # -- offsets ----------------------------------------------------------------------------
 
-    def _ranges(self, consumer: Consumer, topic: str, until_ms: int | None) -> Ends:
-        metadata = consumer.list_topics(timeout=15)
-        if topic not in metadata.topics or metadata.topics[topic].error is not None:
-            raise AuditError(f"topic {topic} does not exist (wrong --topic-prefix?)")
-        ranges: Ends = {}
-        partitions = sorted(metadata.topics[topic].partitions)
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
-            ranges[(topic, partition)] = (low, high)
-        for bound, at in ((0, self.since_ms), (1, until_ms)):
-            if at is None:
-                continue
-            wanted = [TopicPartition(topic, p, at) for p in partitions]
-            for tp in consumer.offsets_for_times(wanted, timeout=15):
-                low, high = ranges[(topic, tp.partition)]
-                offset = high if tp.offset < 0 else tp.offset  # -1: nothing that late: the end
-                ranges[(topic, tp.partition)] = (offset, high) if bound == 0 else (low, offset)
-        return ranges
+    def _ranges(self, consumer: Consumer, topic: str, until_ms: int | None) -> TopicRanges:
+        try:
+            return topic, offset_ranges(consumer, topic, self.since_ms, until_ms)
+        except ReadError as exc:
+            raise AuditError(str(exc)) from None
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _consume(self, consumer: Consumer, ranges: Ends, handle: Callable[[Any], None]) -> None:
-        """Feed ``handle`` every record of one topic's ``ranges``, up to the captured ends."""
-        todo = {p: end for (_, p), (start, end) in ranges.items() if start < end}
-        if not todo:
-            return
-        topic = next(iter(ranges))[0]
-        consumer.assign([TopicPartition(topic, p, ranges[(topic, p)][0]) for p in todo])
-        last_report = time.monotonic()
-        eof = KafkaError._PARTITION_EOF
-        idle_since = time.monotonic()
-        handled = 0
-        try:
-            while todo:
-                messages: list[Any] = consumer.consume(num_messages=BATCH, timeout=0.5)
-                if not messages:
-                    self._check_idle(consumer, topic, todo, idle_since)
-                    continue
-                idle_since = time.monotonic()
-                for message in messages:
-                    partition = message.partition()
-                    error = message.error()
-                    if error is not None:
-                        if error.code() == eof:
-                            todo.pop(partition, None)  # at the high watermark: past our end
-                            continue
-                        raise KafkaException(error)
-                    end = todo.get(partition)
-                    offset = message.offset()
-                    if end is None or offset >= end:
-                        continue
-                    handle(message)
-                    handled += 1
-                    if offset + 1 >= end:
-                        del todo[partition]
-                self._read += handled
-                handled = 0
-                now = time.monotonic()
-                if self.progress is not None and now - last_report >= 1.0:
-                    self.progress(topic, self._read, self._total)
-                    last_report = now
-        finally:
-            consumer.unassign()
-
-    def _check_idle(
-        self, consumer: Consumer, topic: str, todo: dict[int, int], idle_since: float
+    def _consume(
+        self, consumer: Consumer, topic_ranges: TopicRanges, handle: Callable[[Any], None]
     ) -> None:
-        """Nothing came: partitions already at their end (transaction markers, compaction
-        gaps) are done; a partition stuck below its end for too long is an error."""
-        positions = consumer.position([TopicPartition(topic, p) for p in todo])
-        for tp in positions:
-            if tp.offset >= 0 and tp.offset >= todo[tp.partition]:
-                del todo[tp.partition]
-        if todo and time.monotonic() - idle_since > IDLE_TIMEOUT_S:
-            stuck = ", ".join(f"{topic}[{p}] before {end}" for p, end in sorted(todo.items()))
-            raise AuditError(f"no records for {IDLE_TIMEOUT_S:g} s, still to read: {stuck}")
+        """Feed ``handle`` every record of one topic's ranges, up to the captured ends."""
+        topic, ranges = topic_ranges
+        last_report = time.monotonic()
+
+        def counted(handled: int) -> None:
+            nonlocal last_report
+            self._read += handled
+            now = time.monotonic()
+            if self.progress is not None and now - last_report >= 1.0:
+                self.progress(topic, self._read, self._total)
+                last_report = now
+
+        try:
+            for message in read_range(consumer, topic, ranges, counted):
+                handle(message)
+        except ReadError as exc:
+            raise AuditError(str(exc)) from None
 
     def _on_dead_letter(self, message: Any) -> None:
         self.report.dead_letters += 1
@@ -337,11 +284,7 @@ class Auditor:
             approved = self._ranges(consumer, outputs["approved"], None)
             suppressed = self._ranges(consumer, outputs["suppressed"], None)
             dead = self._ranges(consumer, outputs["deadletter"], None)
-            self._total = sum(
-                end - start
-                for ranges in (proposed, approved, suppressed, dead)
-                for start, end in ranges.values()
-            )
+            self._total = sum(size(ranges) for _, ranges in (proposed, approved, suppressed, dead))
             self._consume(consumer, dead, self._on_dead_letter)
             self._consume(consumer, approved, lambda m: self._on_decision(m, True))
             self._consume(consumer, suppressed, lambda m: self._on_decision(m, False))

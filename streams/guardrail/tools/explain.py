@@ -68,10 +68,8 @@ class TopicSearch:
     def __init__(self, settings: Settings, since_ms: int | None = None) -> None:
         self.settings = settings
         self.since_ms = since_ms
-        registry = settings.schema_registry_url
-        self.codec = serde.Codec(
-            serde.registry_client(registry) if registry else None, max_value_bytes=1 << 62
-        )
+        registry = serde.registry_client_or_none(settings.schema_registry_url)
+        self.codec = serde.Codec(registry, max_value_bytes=1 << 62)
         self.key = b""
 
     def _candidates(self, topic: str, query: Query, needle: bytes | None) -> Iterator[Any]:

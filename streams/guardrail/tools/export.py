@@ -93,10 +93,8 @@ class Exporter:
         self.since_ms, self.until_ms = since_ms, until_ms
         self.chunk, self.workdir = chunk, workdir
         self.progress = progress
-        registry = settings.schema_registry_url
-        self.codec = serde.Codec(
-            serde.registry_client(registry) if registry else None, max_value_bytes=1 << 62
-        )
+        registry = serde.registry_client_or_none(settings.schema_registry_url)
+        self.codec = serde.Codec(registry, max_value_bytes=1 << 62)
         self.result = ExportResult()
         self._total = 0
         self._last_report = 0.0

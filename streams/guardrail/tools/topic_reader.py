@@ -1,5 +1,5 @@
 """Read a topic's records between two offsets per partition, with ``assign`` (no consumer
-group, nothing committed), the way `guardrail audit` does: what export and explain share."""
+group, nothing committed): what audit, export and explain share."""
 
 from __future__ import annotations
 

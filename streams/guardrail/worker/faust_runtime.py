@@ -114,12 +114,10 @@ class FaustRuntime:
     ) -> None:
         self.app = app
         self.metrics = metrics
-        registry = (
-            serde.registry_client(settings.schema_registry_url)
-            if settings.schema_registry_url
-            else None
+        codec = serde.Codec(
+            serde.registry_client_or_none(settings.schema_registry_url),
+            max_value_bytes=settings.max_value_bytes,
         )
-        codec = serde.Codec(registry, max_value_bytes=settings.max_value_bytes)
         self.inputs = frozenset(settings.input_topics().values())
         # One Topic object per output, built once (app.topic() per send was a hot spot).
         self.out_topics = {topic: app.topic(topic) for topic in settings.output_topics().values()}

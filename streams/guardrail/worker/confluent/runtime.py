@@ -133,12 +133,10 @@ class ConfluentWorker:
         self.metrics = GuardrailMetrics(registry if registry is not None else CollectorRegistry())
         self.metrics.set_info(policy.version, package_version())
         self.metrics.set_holdout_percent(policy.holdout.percent)
-        registry_client = (
-            serde.registry_client(settings.schema_registry_url)
-            if settings.schema_registry_url
-            else None
+        codec = serde.Codec(
+            serde.registry_client_or_none(settings.schema_registry_url),
+            max_value_bytes=settings.max_value_bytes,
         )
-        codec = serde.Codec(registry_client, max_value_bytes=settings.max_value_bytes)
         self.inputs = set(settings.input_topics().values())
         self.changelog_topic = settings.changelog_topic
         self.stores: dict[int, PartitionStore] = {}
