@@ -45,7 +45,6 @@ def browse(settings: Settings, n: int, now: int) -> None:
                                 "ts": now + n, "action": "view", "sku": f"S-{n}"})  # fmt: skip
 
 
-@pytest.mark.parametrize("runtime", ["confluent"])  # faust's store: not compacted yet
 def test_the_erased_name_leaves_the_changelog_and_the_store_files(
     kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:

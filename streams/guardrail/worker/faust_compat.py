@@ -70,6 +70,17 @@ def current_event(event: Any) -> Iterator[None]:
         _current_event.reset(token)
 
 
+def rocksdb_of_partition(table: Any, partition: int) -> Any:
+    """The RocksDB database (a rocksdict ``Rdict``) holding ``table``'s ``partition``, or None
+    when the table is not on RocksDB (``memory://``)."""
+    from faust.stores.rocksdb import Store
+
+    store = table.data
+    if not isinstance(store, Store) or not store.use_rocksdict:
+        return None
+    return store._db_for_partition(partition)
+
+
 def monitor_metrics(monitor: Any) -> Any:
     """The ``FaustMetrics`` (Prometheus metric objects) of faust's ``PrometheusMonitor``."""
     return monitor._metrics
@@ -176,6 +187,7 @@ FAUST_TOPIC = "faust.topics.Topic"
 FAUST_APP = "faust.app.base.App"
 MODE_SERVICE = "mode.Service"
 TABLE_MANAGER = "faust.tables.manager.TableManager"
+ROCKSDB_STORE = "faust.stores.rocksdb.Store"
 #: The start of faust's warning for a failed send (``guardrail.worker.send_failures``).
 SEND_ERROR_PREFIX = "_on_published error"
 
@@ -186,6 +198,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(FAUST, FAUST_APP, "_consumer", _assigned_in(FAUST_APP, "_consumer")),
     Requirement(FAUST, MODE_SERVICE, "_loop", _assigned_in(MODE_SERVICE, "_loop")),
     Requirement(FAUST, TABLE_MANAGER, "_recovery", _assigned_in(TABLE_MANAGER, "_recovery")),
+    Requirement(
+        FAUST, ROCKSDB_STORE, "_db_for_partition", _has(ROCKSDB_STORE, "_db_for_partition")
+    ),
     Requirement(
         FAUST,
         FAUST_CONSUMER,

@@ -22,6 +22,7 @@ from guardrail.kafka import serde
 from guardrail.metrics.metric_set import GuardrailMetrics
 from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, RetryLater
 from guardrail.worker import faust_compat
+from guardrail.worker.confluent.store import purge_rocksdb
 from guardrail.worker.faust_fetch import FaustFetchHealth
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,11 @@ class TableStore:
 
     def erase(self, partition: int, key: bytes) -> None:
         del self.table[key]  # the tombstone goes to the changelog now, before any new value
+        # The customer's earlier values leave the store's files now, not at RocksDB's next
+        # compaction of their range (the memory store has none).
+        db = faust_compat.rocksdb_of_partition(self.table, partition)
+        if db is not None:
+            purge_rocksdb(db, {key})
 
 
 class EventAcks:
