@@ -6,7 +6,9 @@ event, never as a second decision. (The file is ``mistaken``: no customer in it 
 recommendations than the policy's ``max_remembered_rec_ids``, so every one is still
 remembered; an older rec_id is forgotten by design and decided afresh.) Once drained,
 every owned input partition reports a consumer lag of 0; a second worker joining takes half of
-the partitions, and the first one drops their lag series.
+the partitions, and the first one drops their lag series. Every rebalance (the first
+assignment, the second worker joining, then leaving) moves ``guardrail_rebalances_total`` on
+both runtimes: the counter GuardrailRebalanceStorm alerts on.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ import pytest
 
 from guardrail.devstack.kafka import LocalKafka, free_port
 from guardrail.kafka.replay import replay_to_kafka
-from guardrail.metrics.metric_set import CONSUMER_LAG, CUSTOMERS, DECISIONS, EVENTS, TOPICS
+from guardrail.metrics.metric_set import (
+    CONSUMER_LAG,
+    CUSTOMERS,
+    DECISIONS,
+    EVENTS,
+    REBALANCES,
+    TOPICS,
+)
 from guardrail.worker.process import WorkerProcess
 from kafka_helpers import worker_settings
 from metrics_helpers import GOLDEN, Samples, eventually, scrape, series, total
@@ -100,7 +109,11 @@ def test_redelivered_recommendations_count_as_duplicates_and_lag_drains_to_zero(
         assert 0 < total(samples, CUSTOMERS) <= len(customers)
 
 
-def test_a_worker_drops_the_lag_series_of_partitions_it_loses_in_a_rebalance(
+def rebalances(port: int) -> float:
+    return total(scrape(port), REBALANCES)
+
+
+def test_a_worker_drops_the_lag_series_of_partitions_it_loses_in_a_rebalance_and_counts_it(
     kafka_broker: LocalKafka, tmp_path: Path, runtime: str
 ) -> None:
     first_port, second_port = free_port(), free_port()
@@ -122,6 +135,7 @@ def test_a_worker_drops_the_lag_series_of_partitions_it_loses_in_a_rebalance(
             return owned
 
         eventually(lambda: owns(first_port, every), 30, "the only worker owns every partition")
+        assert rebalances(first_port) == 1, "the first assignment is the first rebalance"
         second = settings.model_copy(
             update={
                 "metrics_port": second_port,
@@ -138,3 +152,13 @@ def test_a_worker_drops_the_lag_series_of_partitions_it_loses_in_a_rebalance(
 
             # co-partitioned topics: each worker gets whole partition numbers, all five topics
             eventually(split, 60, "partitions split between the two workers")
+            joined = rebalances(first_port)
+            assert joined >= 2, "the second worker joining rebalanced the first one"
+            assert rebalances(second_port) >= 1
+
+        def rebalanced_again() -> None:
+            assert rebalances(first_port) > joined
+
+        # The second worker left: the first one gets every partition back, in a new rebalance.
+        eventually(rebalanced_again, 60, "the second worker's leaving counted")
+        eventually(lambda: owns(first_port, every), 30, "the first worker owns every partition")

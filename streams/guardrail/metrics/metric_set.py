@@ -56,6 +56,7 @@ DEAD_LETTERS: Final = "guardrail_dead_letters_total"
 CUSTOMERS: Final = "guardrail_customers"
 INFO: Final = "guardrail_info"
 CONSUMER_LAG: Final = "guardrail_consumer_lag"
+REBALANCES: Final = "guardrail_rebalances_total"
 
 #: Every metric the guardrail exports, by exposition name, with its Prometheus type.
 METRIC_NAMES: Final[Mapping[str, str]] = {
@@ -70,6 +71,7 @@ METRIC_NAMES: Final[Mapping[str, str]] = {
     CUSTOMERS: "gauge",
     INFO: "info",
     CONSUMER_LAG: "gauge",
+    REBALANCES: "counter",
     # prometheus_client's process collector (Linux): CPU and memory panels, fd alerts
     "process_cpu_seconds_total": "counter",
     "process_resident_memory_bytes": "gauge",
@@ -258,6 +260,12 @@ class GuardrailMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.rebalances = Counter(
+            REBALANCES,
+            "Partition assignments this worker received: one per consumer-group rebalance "
+            "(the first, at start, included), on either runtime.",
+            registry=registry,
+        )
 
     def _remember(self, key: tuple[object, ...], child: Any) -> Any:
         if len(self._children) < MAX_CACHED_CHILDREN:  # raw values are bounded; be sure
@@ -360,6 +368,10 @@ class GuardrailMetrics:
         labels = (logical_topic(topic), _partition(partition))
         with contextlib.suppress(KeyError):
             self.consumer_lag.remove(*labels)
+
+    def record_rebalance(self) -> None:
+        """The consumer group gave this worker its partitions (again): a rebalance ended."""
+        self.rebalances.inc()
 
     def set_info(self, policy_version: str, version: str) -> None:
         """The policy version (hex hash) and package version; anything else shows as ``other``."""

@@ -44,5 +44,6 @@ def install(app: faust.App, runtime: FaustRuntime) -> None:
         # Every assigned input partition is read again from its committed offset once the
         # tables recovered, so nothing held or unacknowledged is kept. args[0]: assigned TPs.
         assigned = {tp for tp in args[0] if tp.topic in runtime.inputs}
+        runtime.metrics.record_rebalance()
         runtime.drop_all_held()
         runtime.forget_partitions(assigned)

@@ -262,6 +262,7 @@ class ConfluentWorker:
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [tp for tp in partitions if tp.topic in self.inputs]
+        self.metrics.record_rebalance()
         started = time.monotonic()
         try:
             offsets = self._start(tps)
