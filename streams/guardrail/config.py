@@ -140,9 +140,12 @@ class Settings(BaseSettings):
     runtime: Literal["faust", "confluent"] = "faust"
     # confluent runtime: a checkpoint (one Kafka transaction with the decisions, the changed
     # states and the input offsets) every checkpoint_records records or checkpoint_ms, which
-    # comes first. Read-committed consumers see decisions only once their checkpoint commits.
+    # comes first; checkpoint_busy_ms instead of checkpoint_ms while the worker is behind
+    # (its last poll found a full batch waiting). Read-committed consumers see decisions only
+    # once their checkpoint commits: checkpoint_ms bounds a caught-up worker's latency.
     checkpoint_records: int = Field(5000, ge=1, le=1_000_000)
-    checkpoint_ms: int = Field(100, ge=1, le=60_000)
+    checkpoint_ms: int = Field(20, ge=1, le=60_000)
+    checkpoint_busy_ms: int = Field(100, ge=1, le=60_000)
     # confluent runtime: how long an open transaction of a dead worker may block readers
     # before the broker aborts it (a restarted instance aborts its own at once); also how long
     # a checkpoint may wait out a broker that is away before it is aborted and redone.

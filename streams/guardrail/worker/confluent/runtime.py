@@ -141,7 +141,7 @@ class ConfluentWorker:
         self.changelog_topic = settings.changelog_topic
         self.stores: dict[int, PartitionStore] = {}
         self.positions = Positions()
-        self.fetch = FetchState()
+        self.fetch = FetchState(self.inputs)
         self.pipeline = Pipeline.from_settings(
             settings,
             policy,
@@ -347,15 +347,25 @@ class ConfluentWorker:
         finally:
             self._shutdown()
 
+    def _poll(self, consumer: Consumer) -> list[Any]:
+        """Up to ``BATCH`` fetched records: at once when there are some, else the first one
+        within ``POLL_S`` (``consume(n, timeout)`` waits out its whole timeout unless ``n``
+        records come, which made every pass of a caught-up worker take ``POLL_S``)."""
+        first = consumer.poll(POLL_S)
+        if first is None:
+            return []
+        return [first, *consumer.consume(BATCH - 1, 0)]
+
     def _loop(self) -> None:
         consumer = self.consumer
         assert consumer is not None
         settings = self.settings
-        every_s = settings.checkpoint_ms / 1000
+        busy_s = settings.checkpoint_busy_ms / 1000
+        quiet_s = settings.checkpoint_ms / 1000
         gauges_at = time.monotonic() + settings.gauge_interval_s
         pipeline, positions, fetch = self.pipeline, self.positions, self.fetch
         while not self.stopping:
-            messages: list[Any] = consumer.consume(BATCH, POLL_S)
+            messages = self._poll(consumer)
             self.beat = time.monotonic()  # /livez: the loop runs
             now = time.time()
             for message in messages:
@@ -379,7 +389,12 @@ class ConfluentWorker:
                     continue
                 drive.read(pipeline, record, self)
             self.since_checkpoint += len(messages)
+            fetch.sample(pipeline.holding(), time.time())
             drive.release_all(pipeline, self, _no_commit)
+            # Caught up (less than a full batch was waiting): checkpoint every checkpoint_ms,
+            # so that decisions become visible soon; behind, every checkpoint_busy_ms (a
+            # checkpoint's round trips then cost throughput, and latency is the backlog's).
+            every_s = busy_s if len(messages) >= BATCH else quiet_s
             if self.since_checkpoint >= settings.checkpoint_records or (
                 time.monotonic() - self.last_checkpoint >= every_s
             ):
