@@ -4,9 +4,11 @@
   processor drains it. Its rate is taken from the output records' own timestamps (set by the
   processor's producer): input events / (last output ts - first output ts).
 - Latency (live): the processor is caught up; a second stream is produced at a steady rate of
-  recommendations (plus their share of signals), each recommendation's send time noted by
-  ``rec_id``; a consumer of the output topics computes arrival - send (same process, one
-  monotonic clock).
+  recommendations (plus their share of signals), each recommendation's send time (just
+  before ``produce``, so the load generator's own linger counts) noted by ``rec_id``; a
+  consumer of the output topics computes arrival - send (same process, one monotonic clock).
+  The recommendations of the first ``WARMUP_S`` are sent but not counted: the processor,
+  idle since the drain, and the output consumer's first fetches are not the steady state.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from guardrail.kafka.replay import producer_config
 
 Progress = Callable[[str], None]
 TAIL = 200  # records read back to find a partition's last one
+WARMUP_S = 2.0
 
 
 @dataclass
@@ -182,18 +185,21 @@ def _last_timestamp(consumer: Consumer, tp: TopicPartition, low: int, high: int)
 @dataclass
 class LatencyResult:
     latencies_ms: list[float]
-    sent: int
+    sent: int  # recommendations measured (sent after the warm-up)
     seconds: float
+    warmup: int = 0  # recommendations sent during the warm-up
 
     @property
     def rate(self) -> float:
-        return self.sent / self.seconds if self.seconds else 0.0
+        return (self.sent + self.warmup) / self.seconds if self.seconds else 0.0
 
 
 class _Listener(threading.Thread):
     """Consumes the output topics from their current end; matches rec_ids to send times."""
 
-    def __init__(self, settings: Settings, topics: list[str], sent: dict[str, float]) -> None:
+    def __init__(
+        self, settings: Settings, topics: list[str], sent: dict[str, float], warmup: set[str]
+    ) -> None:
         super().__init__(daemon=True)
         self.consumer = _consumer(settings, f"{settings.app_id}-bench-latency")
         positions = []
@@ -202,11 +208,12 @@ class _Listener(threading.Thread):
             positions.append(TopicPartition(tp.topic, tp.partition, high))
         self.consumer.assign(positions)
         self.sent = sent
+        self.warmup = warmup  # rec_ids sent during the warm-up: not counted
         self.latencies_ms: list[float] = []
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        consumer, sent, out = self.consumer, self.sent, self.latencies_ms
+        consumer, sent, out, warmup = self.consumer, self.sent, self.latencies_ms, self.warmup
         while not self.stopping.is_set():
             first = consumer.poll(0.05)
             if first is None:
@@ -217,8 +224,9 @@ class _Listener(threading.Thread):
                 value = message.value()
                 if message.error() or not value or b'"rec_id"' not in value:
                     continue
-                started = sent.pop(json.loads(value).get("rec_id"), None)
-                if started is not None:
+                rec_id = json.loads(value).get("rec_id")
+                started = sent.pop(rec_id, None)
+                if started is not None and rec_id not in warmup:
                     out.append((arrived - started) * 1000)
         consumer.close()
 
@@ -231,10 +239,12 @@ def steady_latency(
     progress: Progress,
     grace_s: float = 10.0,
 ) -> LatencyResult:
-    """Produce ``stream`` at ``rec_rate`` recommendations/s; measure each one's round trip."""
+    """Produce ``stream`` at ``rec_rate`` recommendations/s; measure each one's round trip
+    (but those sent in the first ``WARMUP_S``)."""
     topics = settings.input_topics()
     sent: dict[str, float] = {}
-    listener = _Listener(settings, outputs, sent)
+    warmup: set[str] = set()
+    listener = _Listener(settings, outputs, sent, warmup)
     listener.start()
     producer = _producer(settings, **{"linger.ms": 1})
     event_rate = rec_rate * stream.events / max(stream.recommendations, 1)
@@ -242,10 +252,14 @@ def steady_latency(
     n = shown = 0
     total = stream.events
     while n < total:
-        due = min(total, int((time.perf_counter() - started) * event_rate) + 1)
+        now = time.perf_counter()
+        due = min(total, int((now - started) * event_rate) + 1)
+        warming = now - started < WARMUP_S
         while n < due:
             message = stream.messages[n]
             if message.rec_id is not None:
+                if warming:
+                    warmup.add(message.rec_id)
                 sent[message.rec_id] = time.perf_counter()
             _produce(producer, topics[message.kind], message)
             n += 1
@@ -261,4 +275,5 @@ def steady_latency(
         time.sleep(0.1)
     listener.stopping.set()
     listener.join(10)
-    return LatencyResult(listener.latencies_ms, stream.recommendations, seconds)
+    measured = stream.recommendations - len(warmup)
+    return LatencyResult(listener.latencies_ms, measured, seconds, len(warmup))

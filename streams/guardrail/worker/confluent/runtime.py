@@ -208,12 +208,14 @@ class ConfluentWorker:
             for (topic, partition), (offset, metadata) in offsets.items()
         ]
         try:
-            txn.producer.flush(30)  # delivery reports: the changelog offsets reached
+            # No flush first: the offsets' round trips overlap the last sends, and the commit
+            # flushes (serving the delivery reports: the changelog offsets reached).
             txn.commit(tps, consumer.consumer_group_metadata())
         except TransactionAborted as exc:
             log.warning("checkpoint aborted (%s): redoing it from the last commit", exc)
             self.rewind()
             return True
+        txn.producer.poll(0)  # any delivery report still queued
         for partition, store in self.stores.items():
             store.flush(self.changelog_offsets.pop(partition, None))
         self.changelog_offsets.clear()
