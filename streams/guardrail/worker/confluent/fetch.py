@@ -56,9 +56,6 @@ class FetchState:
     def read(self, tp: tuple[str, int], offset: int) -> None:
         self.last[tp] = offset
 
-    def at_end(self, tp: tuple[str, int], offset: int, now: float) -> None:
-        """A partition-EOF event (the sampled watermarks say as much; nothing to keep)."""
-
     def forget(self, partitions: set[int] | None = None) -> None:
         mappings = (self.last, self.start, self.low, self.seen, self.tps)
         if partitions is None:

@@ -18,7 +18,7 @@ import signal
 import time
 from typing import Any
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_INVALID, Consumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from guardrail.config import Settings
@@ -41,7 +41,6 @@ LIVE_TIMEOUT_S = 120.0
 BATCH = 2000
 POLL_S = 0.01
 READY_MESSAGE = "[confluent Worker]: Ready"
-EOF = KafkaError._PARTITION_EOF
 
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
@@ -56,7 +55,10 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         "partition.assignment.strategy": "range",
         "session.timeout.ms": int(settings.session_timeout_s * 1000),
         "heartbeat.interval.ms": 3000,
-        "enable.partition.eof": True,
+        # No partition-EOF events: the caught-up signal samples the cached watermarks, and
+        # under a steady stream every fetch that finds a partition at its end made one (about
+        # 3,000 a second at 5,000 events/s over 8 partitions, each a pass through the loop).
+        "enable.partition.eof": False,
         "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
         "queued.max.messages.kbytes": 32 * 1024,
     }
@@ -369,16 +371,12 @@ class ConfluentWorker:
         while not self.stopping:
             messages = self._poll(consumer)
             self.beat = time.monotonic()  # /livez: the loop runs
-            now = time.time()
             for message in messages:
                 error = message.error()
                 topic = message.topic()
                 partition = message.partition()
                 if error is not None:
-                    if error.code() == EOF:
-                        fetch.at_end((topic, partition), message.offset(), now)
-                    else:
-                        log.warning("consumer: %s", error.name())
+                    log.warning("consumer: %s", error.name())
                     continue
                 offset = message.offset()
                 tp = (topic, partition)
