@@ -10,9 +10,9 @@ Kafka, transactions and holding cost on top.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
-import zlib
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -22,6 +22,7 @@ from guardrail.core.policy import load_policy
 from guardrail.kafka import serde
 from guardrail.metrics.metric_set import GuardrailMetrics
 from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
+from guardrail.pipeline.partitioning import partition_for
 from guardrail.tools.bench.load import Stream
 from guardrail.tools.bench.report import Figures, rate, vm_hwm_mb
 from guardrail.worker.confluent.offsets import Positions
@@ -55,7 +56,9 @@ def _nothing() -> None:
 
 def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
     """Run ``stream`` through the record path in this process; CPU and wall time."""
-    settings = Settings(data_dir=work, app_id="bench-inprocess", max_future_ms=0)
+    settings = Settings(
+        data_dir=work, app_id="bench-inprocess", max_future_ms=0, partitions=partitions
+    )
     topics = settings.input_topics()
     stores: dict[int, PartitionStore] = {p: open_store(settings, p) for p in range(partitions)}
     sent = Counted()
@@ -68,8 +71,10 @@ def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
         fetch=CaughtUp(),
         metrics=GuardrailMetrics(CollectorRegistry()),
     )
+    # Each record on its key's partition, as a producer with the contract's partitioner puts
+    # it (any other is dead-lettered as wrong_partition by the pipeline's partition guard).
     records = [
-        InputRecord(topics[m.kind], zlib.crc32(m.key) % partitions, n, m.key, m.value)
+        InputRecord(topics[m.kind], partition_for(m.key, partitions), n, m.key, m.value)
         for n, m in enumerate(stream.messages)
     ]
     every = settings.checkpoint_records
@@ -88,8 +93,6 @@ def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
         for store in stores.values():
             store.close()
         shutil.rmtree(work, ignore_errors=True)
-    import os
-
     return Figures(
         "inprocess",
         events=stream.events,
