@@ -131,3 +131,22 @@ def wait_decisions(
         time.sleep(0.5)
     assert wanted <= found.keys(), f"no decision for {sorted(wanted - found.keys())}"
     return found
+
+
+def committed_to_the_end(settings: Settings) -> dict[tuple[str, int], tuple[int, int]]:
+    """(topic, partition) -> (committed, end) for every input partition that lags."""
+    consumer = Consumer({**settings.confluent_config(), "group.id": settings.app_id})
+    try:
+        parts = [
+            TopicPartition(topic, p)
+            for topic in settings.input_topics().values()
+            for p in range(settings.partitions)
+        ]
+        lagging = {}
+        for tp in consumer.committed(parts, timeout=15):
+            _, end = consumer.get_watermark_offsets(tp, timeout=15)
+            if end and tp.offset < end:
+                lagging[(tp.topic, tp.partition)] = (tp.offset, end)
+        return lagging
+    finally:
+        consumer.close()

@@ -12,16 +12,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
-from guardrail.config import Settings
 from guardrail.devstack.kafka import LocalKafka
 from guardrail.kafka import serde
 from guardrail.kafka.bounds import DEAD_LETTER_VALUE_BYTES
 from guardrail.kafka.replay import producer_config
 from guardrail.kafka.topics import ensure_topics
 from guardrail.worker.process import WorkerProcess
-from kafka_helpers import read_topic, wait_decisions, worker_settings
+from kafka_helpers import committed_to_the_end, read_topic, wait_decisions, worker_settings
 
 pytestmark = pytest.mark.integration
 
@@ -38,25 +37,6 @@ def recommendation(customer: str, rec_id: str, size: int, ts: int) -> bytes:
     value = json.dumps(doc).encode()
     assert len(value) == size
     return value
-
-
-def committed_to_the_end(settings: Settings) -> dict[tuple[str, int], tuple[int, int]]:
-    """(topic, partition) -> (committed, end) for every input partition that lags."""
-    consumer = Consumer({**settings.confluent_config(), "group.id": settings.app_id})
-    try:
-        parts = [
-            TopicPartition(topic, p)
-            for topic in settings.input_topics().values()
-            for p in range(settings.partitions)
-        ]
-        lagging = {}
-        for tp in consumer.committed(parts, timeout=15):
-            _, end = consumer.get_watermark_offsets(tp, timeout=15)
-            if end and tp.offset < end:
-                lagging[(tp.topic, tp.partition)] = (tp.offset, end)
-        return lagging
-    finally:
-        consumer.close()
 
 
 def test_every_size_is_decided_or_dead_lettered_and_every_partition_commits(

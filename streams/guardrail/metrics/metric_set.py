@@ -53,6 +53,7 @@ EVENTS: Final = "guardrail_events_total"
 DECISION_LATENCY: Final = "guardrail_decision_latency_seconds"
 EVENT_TIME_LAG: Final = "guardrail_event_time_lag_seconds"
 DEAD_LETTERS: Final = "guardrail_dead_letters_total"
+DEAD_LETTERS_UNSENT: Final = "guardrail_dead_letters_unsent_total"
 CUSTOMERS: Final = "guardrail_customers"
 INFO: Final = "guardrail_info"
 CONSUMER_LAG: Final = "guardrail_consumer_lag"
@@ -68,6 +69,7 @@ METRIC_NAMES: Final[Mapping[str, str]] = {
     DECISION_LATENCY: "histogram",
     EVENT_TIME_LAG: "histogram",
     DEAD_LETTERS: "counter",
+    DEAD_LETTERS_UNSENT: "counter",
     CUSTOMERS: "gauge",
     INFO: "info",
     CONSUMER_LAG: "gauge",
@@ -106,6 +108,7 @@ WORKER_ERROR_KINDS: Final = (
     "internal_error",  # the record was valid but deciding on it raised
     "ts_out_of_range",  # event time too far ahead of (or behind) the wall clock, or in seconds
     "wrong_partition",  # the record is not on the partition murmur2(key) picks
+    "send_failed",  # the broker refused the record's decision (larger than the topic takes)
 )
 ERROR_KINDS: Final = (*SERDE_ERROR_KINDS, *WORKER_ERROR_KINDS)
 HOLDOUT: Final = ("true", "false")
@@ -189,6 +192,7 @@ class GuardrailMetrics:
                 self.events.labels(topic, outcome)
             for kind in ERROR_KINDS:
                 self.dead_letters.labels(topic, kind)
+                self.dead_letters_unsent.labels(topic, kind)
         self.set_info(UNKNOWN, package_version())
         # Labelled children by the raw values they were made from: a dict lookup per event
         # instead of label validation (these series are never removed).
@@ -248,6 +252,13 @@ class GuardrailMetrics:
         self.dead_letters = Counter(
             DEAD_LETTERS,
             "Records sent to the dead-letter topic, by logical source topic and error kind.",
+            ["topic", "error_kind"],
+            registry=registry,
+        )
+        self.dead_letters_unsent = Counter(
+            DEAD_LETTERS_UNSENT,
+            "Dead letters the broker refused as well (the record's position is logged; the"
+            " partition goes on), by logical source topic and error kind.",
             ["topic", "error_kind"],
             registry=registry,
         )
@@ -349,6 +360,10 @@ class GuardrailMetrics:
         logical = logical_topic(topic)
         self.dead_letters.labels(logical, closed(error_kind, ERROR_KINDS)).inc()
         self.events.labels(logical, "dead_lettered").inc()
+
+    def record_unsent_dead_letter(self, topic: str, error_kind: str) -> None:
+        """Count one dead letter the broker refused too (already counted as dead-lettered)."""
+        self.dead_letters_unsent.labels(logical_topic(topic), closed(error_kind, ERROR_KINDS)).inc()
 
     def set_holdout_percent(self, percent: float) -> None:
         """The policy's holdout share (``holdout.percent``), so dashboards can compare groups

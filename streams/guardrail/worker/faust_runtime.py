@@ -2,7 +2,9 @@
 
 faust gives events and sends; the pipeline decides. This module turns each faust event into
 an :class:`~guardrail.pipeline.records.InputRecord`, sends what the pipeline returns (dead
-letters, decisions) through faust's producer, implements the pipeline's interfaces on faust
+letters, decisions) through faust's producer (``faust_sends``: an input record is
+acknowledged once the broker has its outputs; a record the broker refuses is dead-lettered),
+implements the pipeline's interfaces on faust
 (the customer-state ``Table`` as the store, ``event.ack()`` as the acknowledgement, the
 aiokafka fetcher as the caught-up signal) and refreshes the store and lag gauges.
 """
@@ -24,10 +26,14 @@ from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, RetryLater
 from guardrail.worker import faust_compat
 from guardrail.worker.confluent.store import purge_rocksdb
 from guardrail.worker.faust_fetch import FaustFetchHealth
+from guardrail.worker.faust_sends import FaustSender
 
 log = logging.getLogger(__name__)
 
 TABLE_NAME = "customer-state"
+# How long a commit waits for the sends in flight (the producer retries for longer only while
+# the broker is away; what is not acknowledged by then is read again).
+SETTLE_S = 60.0
 Ev = EventT[bytes]
 
 
@@ -126,7 +132,7 @@ class FaustRuntime:
         )
         self.inputs = frozenset(settings.input_topics().values())
         # One Topic object per output, built once (app.topic() per send was a hot spot).
-        self.out_topics = {topic: app.topic(topic) for topic in settings.output_topics().values()}
+        out_topics = {topic: app.topic(topic) for topic in settings.output_topics().values()}
         self.table = customer_table(app, settings)
         self.pipeline = Pipeline.from_settings(
             settings,
@@ -137,6 +143,7 @@ class FaustRuntime:
             fetch=FaustFetchHealth(app, settings.input_topics().values()),
             metrics=metrics,
         )
+        self.sender = FaustSender(app, out_topics, self.pipeline, metrics)
         # The agent and the overdue timer both release held events; one at a time, or one
         # could decide a later event while the other still awaits the send of an earlier one.
         self.releasing = asyncio.Lock()
@@ -157,8 +164,7 @@ class FaustRuntime:
         )
         letter = await self.read(record)
         if letter is not None:
-            await self.send(letter)
-            self.pipeline.finished(record)
+            await self.sender.send([letter], record)
             return
         await self.release(message.partition)
 
@@ -188,19 +194,14 @@ class FaustRuntime:
                 # overdue timer runs outside the stream, so each release runs in its event's.
                 with faust_compat.current_event(held.record.handle):
                     if held.commit_first:
-                        await commit_acknowledged(self.app)
-                    for output in self.pipeline.process(held):
-                        await self.send(output)
-                self.pipeline.finished(held.record)
+                        await self.commit_settled()
+                    await self.sender.send(self.pipeline.process(held), held.record)
 
-    async def send(self, output: OutputRecord) -> None:
-        await self.out_topics[output.topic].send(
-            key=output.key,
-            value=output.value,
-            headers=output.headers,
-            key_serializer="raw",
-            value_serializer="raw",
-        )
+    async def commit_settled(self, timeout: float = SETTLE_S) -> None:
+        """Commit every record whose outputs the broker has, once the sends so far completed
+        (or ``timeout`` passed: what is not acknowledged then is read again)."""
+        await self.sender.settle(timeout)
+        await commit_acknowledged(self.app)
 
     # -- periodic ---------------------------------------------------------------------------
 
@@ -233,6 +234,7 @@ class FaustRuntime:
         """Forget every held and unacknowledged event (a rebalance or shutdown): each is read
         again from the committed offsets, here or by the partition's next owner; dropping
         the references also lets faust stop waiting for them (its unacked set is weak)."""
+        self.sender.forget()
         self.pipeline.forget()
 
     def forget_partitions(self, assigned: set[TP]) -> None:

@@ -18,9 +18,10 @@ from typing import Any
 
 import faust
 
-from guardrail.worker.faust_runtime import FaustRuntime, commit_acknowledged
+from guardrail.worker.faust_runtime import FaustRuntime
 
 log = logging.getLogger(__name__)
+REVOKE_SETTLE_S = 30.0
 
 
 def install(app: faust.App, runtime: FaustRuntime) -> None:
@@ -35,7 +36,9 @@ def install(app: faust.App, runtime: FaustRuntime) -> None:
         # faust flushed the producer just before this signal; nothing is released from now on
         # (app.rebalancing), so the next owner starts exactly after what was decided here.
         try:
-            await commit_acknowledged(app)
+            # The sends still in flight finish their records first (faust flushed, so they
+            # are done or failing); a retry that outlasts the limit is read again instead.
+            await runtime.commit_settled(timeout=REVOKE_SETTLE_S)
         except Exception as exc:  # the rebalance goes on; the next owner reads them again
             log.warning("commit on revocation failed: %s", type(exc).__name__)
 

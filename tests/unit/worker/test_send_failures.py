@@ -1,4 +1,5 @@
-"""A send that fails for good stops the worker, and its warning quotes no customer data."""
+"""A send that fails for good stops the worker unless only its record was refused, and its
+warning quotes no customer data."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import asyncio
 import logging
 from typing import Any
 
-from guardrail.worker.send_failures import RedactSendErrors, StopOnSendError
+from aiokafka.errors import (
+    InvalidTimestampError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAuthorizationFailedError,
+)
+from faust.exceptions import ProducerSendError
+
+from guardrail.worker.send_failures import RedactSendErrors, StopOnSendError, refused
 
 
 def test_faust_send_error_warning_loses_the_message_contents() -> None:
@@ -47,3 +57,24 @@ def test_a_failed_send_crashes_the_app() -> None:
 
     crashed = asyncio.run(scenario())
     assert len(crashed) == 1 and isinstance(crashed[0], TimeoutError)
+
+
+def test_a_refused_record_does_not_crash_the_app() -> None:
+    async def scenario() -> list[BaseException]:
+        app: Any = FakeApp()
+        sensor = StopOnSendError(app)
+        sensor.on_send_error(producer=None, exc=MessageSizeTooLargeError(), state=None)
+        await asyncio.sleep(0)
+        assert sensor.failures == 1
+        return list(app.crashed)
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_refusals_of_one_record_are_told_from_other_failures() -> None:
+    wrapped = ProducerSendError("Error while sending")
+    wrapped.__cause__ = MessageSizeTooLargeError()
+    assert refused(MessageSizeTooLargeError()) and refused(wrapped)
+    assert refused(RecordListTooLargeError()) and refused(InvalidTimestampError())
+    assert not refused(TopicAuthorizationFailedError()) and not refused(KafkaTimeoutError())
+    assert not refused(ProducerSendError("Error while sending"))
