@@ -75,7 +75,7 @@ class Handler:
             return None
         assert isinstance(event, Recommendation)
         latency = time.perf_counter() - started  # state read, decide, state write; not the send
-        output = self.outputs.decision(key, decision)
+        output = self.outputs.decision(key, decision, record)
         if new_state is state and stored is not None:
             # The engine remembered this rec_id (a redelivery): the same decision again, sent
             # again, but counted as a duplicate rather than a new decision.

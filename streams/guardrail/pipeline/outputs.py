@@ -22,7 +22,9 @@ class Outputs:
         self.suppressed = topics["suppressed"]
         self.deadletter = topics["deadletter"]
 
-    def decision(self, key: bytes, decision: Decision) -> OutputRecord:
+    def decision(
+        self, key: bytes, decision: Decision, source: InputRecord | None = None
+    ) -> OutputRecord:
         """An approved recommendation (the full decision rides in a header), or the
         suppressed decision itself."""
         if decision.recommendation is not None:
@@ -30,11 +32,10 @@ class Outputs:
             value = self.codec.encode("recommendation", decision.recommendation, topic)
             # the decision without its recommendation (the value): bounded like the value
             headers = {DECISION_HEADER: bounds.decision_header(decision)}
-            return OutputRecord("approved", topic, key, value, headers)
+            return OutputRecord("approved", topic, key, value, headers, source)
         topic = self.suppressed
-        return OutputRecord(
-            "suppressed", topic, key, self.codec.encode("decision", decision, topic), {}
-        )
+        value = self.codec.encode("decision", decision, topic)
+        return OutputRecord("suppressed", topic, key, value, {}, source)
 
     def dead_letter(self, record: InputRecord, error: str, now_ms: int) -> OutputRecord:
         """``record`` as it came (a long value cut, named by size and hash in ``error``),
@@ -50,6 +51,5 @@ class Outputs:
             ts=now_ms,
         )
         topic = self.deadletter
-        return OutputRecord(
-            "deadletter", topic, record.key, self.codec.encode("deadletter", letter, topic)
-        )
+        value = self.codec.encode("deadletter", letter, topic)
+        return OutputRecord("deadletter", topic, record.key, value, None, record)

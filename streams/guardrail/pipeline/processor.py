@@ -171,6 +171,14 @@ class Pipeline:
         self.acks.read(tp, record.offset, record)
         self.finished(record)
 
+    def refuse(self, record: InputRecord, rejected: Rejected) -> OutputRecord:
+        """Take ``record`` as read and refused without deciding it (a runtime knows its
+        decision cannot be sent): the dead letter to send; then :meth:`finished`."""
+        tp = (record.topic, record.partition)
+        self.last_offset[tp] = record.offset
+        self.acks.read(tp, record.offset, record)
+        return self.dead_letter(record, rejected)
+
     # -- partitions -------------------------------------------------------------------------
 
     def holding(self) -> list[int]:

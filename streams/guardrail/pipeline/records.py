@@ -8,7 +8,7 @@ Kafka client is on either side.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 OutputKind = Literal["approved", "suppressed", "deadletter"]
@@ -34,10 +34,13 @@ class InputRecord:
 
 @dataclass(frozen=True, slots=True)
 class OutputRecord:
-    """One record to produce: to ``topic`` (partitioned by ``key``), value and headers as bytes."""
+    """One record to produce: to ``topic`` (partitioned by ``key``), value and headers as bytes;
+    ``source`` is the input record it answers (a runtime dead-letters that one when the
+    broker refuses this)."""
 
     kind: OutputKind
     topic: str
     key: bytes | None
     value: bytes
     headers: Mapping[str, bytes] | None = None
+    source: InputRecord | None = field(default=None, compare=False, repr=False)

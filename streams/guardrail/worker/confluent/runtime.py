@@ -18,7 +18,7 @@ import signal
 import time
 from typing import Any
 
-from confluent_kafka import OFFSET_INVALID, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from guardrail.config import Settings
@@ -30,6 +30,7 @@ from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.worker.confluent import changelog
 from guardrail.worker.confluent.fetch import FETCH_WAIT_MAX_MS, FetchState
 from guardrail.worker.confluent.offsets import Positions, decode_done
+from guardrail.worker.confluent.refusals import Refusals
 from guardrail.worker.confluent.store import PartitionStore, open_store
 from guardrail.worker.confluent.transactions import TransactionAborted, Transactions
 
@@ -164,13 +165,15 @@ class ConfluentWorker:
         self.changelog_offsets: dict[int, int] = {}
         self.checkpoints = 0
         self.assigned: set[tuple[str, int]] = set()  # input topic-partitions owned
+        self.refusals = Refusals(self.metrics)
 
     # -- sending -------------------------------------------------------------------------------
 
     def send(self, record: OutputRecord) -> None:
-        """The pipeline's sender: into the open transaction."""
+        """The pipeline's sender: into the open transaction (a record whose outputs the
+        broker refused before goes alone: see ``refusals``)."""
         assert self.txn is not None
-        self.txn.produce(record.topic, record.key, record.value, record.headers)
+        self.refusals.produce(self.txn, record)
 
     def _changelog_delivered(self, err: Any, msg: Any) -> None:
         if err is None:
@@ -222,23 +225,32 @@ class ConfluentWorker:
             store.flush(self.changelog_offsets.pop(partition, None))
         self.changelog_offsets.clear()
         self.positions.committed_now(offsets)
+        self.refusals.committed()
         self.checkpoints += 1
         return True
 
     def rewind(self) -> None:
         """After an aborted transaction: back to the last commit, state and positions."""
         assert self.txn is not None and self.consumer is not None
-        self.txn.abort()
+        if self.refusals.seen():
+            # librdkafka's idempotence state after a refused batch can need an epoch bump
+            # that aborting does not give: a new producer (same id) fences this one instead.
+            log.warning("transactional producer renewed after a refused record")
+            self.txn = Transactions(self.settings)
+        else:
+            self.txn.abort()
         for store in self.stores.values():
             store.discard()
         self.changelog_offsets.clear()
         self.pipeline.forget()
         self.positions.forget()
         self.fetch.forget()
+        self.refusals.failed = False
         assigned = [tp for tp in self.consumer.assignment() if tp.topic in self.inputs]
         for tp in self._start(assigned):
-            if tp.offset >= 0:
-                self.consumer.seek(tp)
+            # Nothing committed yet: read again from the start, as the group did at first.
+            at = tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING)
+            self.consumer.seek(at)
 
     # -- partitions ----------------------------------------------------------------------------
 
@@ -368,6 +380,7 @@ class ConfluentWorker:
         quiet_s = settings.checkpoint_ms / 1000
         gauges_at = time.monotonic() + settings.gauge_interval_s
         pipeline, positions, fetch = self.pipeline, self.positions, self.fetch
+        refusals = self.refusals
         while not self.stopping:
             messages = self._poll(consumer)
             self.beat = time.monotonic()  # /livez: the loop runs
@@ -387,10 +400,17 @@ class ConfluentWorker:
                 if positions.skip(tp, offset):
                     pipeline.skip(record)  # finished in a committed transaction already
                     continue
+                if refusals.failed:
+                    continue  # the transaction is redone from the last commit (below)
+                if refusals.refused_before(record, pipeline, self):
+                    continue
                 drive.read(pipeline, record, self)
             self.since_checkpoint += len(messages)
             fetch.sample(pipeline.holding(), time.time())
             drive.release_all(pipeline, self, _no_commit)
+            if refusals.failed:
+                log.warning("a record's output was refused: redoing from the last commit")
+                self.rewind()
             # Caught up (less than a full batch was waiting): checkpoint every checkpoint_ms,
             # so that decisions become visible soon; behind, every checkpoint_busy_ms (a
             # checkpoint's round trips then cost throughput, and latency is the backlog's).
