@@ -1,0 +1,106 @@
+"""What the confluent runtime learns from delivery reports of refused records: a record refused
+in a shared batch is sent alone next time; refused alone, it is dead-lettered; its dead letter
+refused alone, it is only logged and counted; a failure that is not the record's changes
+nothing; a commit forgets it all."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from confluent_kafka import KafkaError
+from prometheus_client import CollectorRegistry
+
+from guardrail.metrics.metric_set import GuardrailMetrics
+from guardrail.pipeline import InputRecord, OutputRecord
+from guardrail.worker.confluent.refusals import Refusals
+
+TOO_LARGE = KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)
+
+
+def record(offset: int) -> InputRecord:
+    return InputRecord("recommendations.proposed", 1, offset, b"c-1", b"{}")
+
+
+def output(source: InputRecord, kind: str = "approved") -> OutputRecord:
+    return OutputRecord(kind, f"out.{kind}", b"c-1", b"x", None, source)  # type: ignore[arg-type]
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.sent: list[OutputRecord] = []
+
+    def send(self, output: OutputRecord) -> None:
+        self.sent.append(output)
+
+
+class FakePipeline:
+    def __init__(self) -> None:
+        self.skipped: list[InputRecord] = []
+        self.done: list[InputRecord] = []
+
+    def refuse(self, record: InputRecord, rejected: object) -> OutputRecord:
+        return output(record, "deadletter")
+
+    def skip(self, record: InputRecord) -> None:
+        self.skipped.append(record)
+
+    def finished(self, record: InputRecord) -> None:
+        self.done.append(record)
+
+
+def refusals() -> tuple[Refusals, GuardrailMetrics]:
+    metrics = GuardrailMetrics(CollectorRegistry())
+    return Refusals(metrics), metrics
+
+
+def test_refused_in_a_shared_batch_the_record_is_sent_alone_and_nothing_is_redone() -> None:
+    known, _ = refusals()
+    first = output(record(7))
+    assert not known.alone(first)
+    known.delivered(first, False, TOO_LARGE)
+    assert known.alone(output(record(7))) and not known.alone(output(record(8)))
+    assert not known.failed  # the checkpoint's commit fails and redoes it
+
+
+def test_refused_alone_the_record_is_dead_lettered_on_the_redo() -> None:
+    known, _ = refusals()
+    source = record(7)
+    known.delivered(output(source), True, TOO_LARGE)
+    assert known.failed
+    again = record(7)  # read again after the rewind
+    pipeline, sent = FakePipeline(), Collect()
+    assert known.refused_before(again, pipeline, sent)  # type: ignore[arg-type]
+    assert [o.kind for o in sent.sent] == ["deadletter"] and pipeline.done == [again]
+    assert "send_failed: the broker refused its approved record" in known.refused[(
+        "recommendations.proposed", 1, 7)]  # fmt: skip
+    assert not known.refused_before(record(8), pipeline, sent)  # type: ignore[arg-type]
+
+
+def test_a_refused_dead_letter_is_logged_with_its_position_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    known, metrics = refusals()
+    known.delivered(output(record(7), "deadletter"), True, TOO_LARGE)
+    pipeline, sent = FakePipeline(), Collect()
+    with caplog.at_level(logging.ERROR):
+        assert known.refused_before(record(7), pipeline, sent)  # type: ignore[arg-type]
+    assert sent.sent == [] and len(pipeline.skipped) == 1
+    assert "recommendations.proposed[1]@7 was refused too" in caplog.text
+    unsent = metrics.registry.get_sample_value(
+        "guardrail_dead_letters_unsent_total",
+        {"topic": "recommendation", "error_kind": "send_failed"},
+    )
+    assert unsent == 1
+
+
+def test_other_failures_are_not_the_records_and_a_commit_forgets_everything() -> None:
+    known, _ = refusals()
+    known.delivered(output(record(7)), True, KafkaError(KafkaError._MSG_TIMED_OUT))
+    known.delivered(output(record(8)), True, None)
+    assert not known.seen()
+    known.delivered(output(record(9)), False, TOO_LARGE)
+    known.delivered(output(record(10)), True, TOO_LARGE)
+    assert known.seen()
+    known.committed()
+    assert not known.seen() and not known.alone(output(record(9)))
