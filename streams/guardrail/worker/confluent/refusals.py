@@ -38,6 +38,13 @@ SEND_FAILED = "send_failed"
 Position = tuple[str, int, int]
 
 
+def must_abort(exc: KafkaException) -> bool:
+    """Whether a produce failed because the open transaction failed (a refusal meanwhile:
+    librdkafka says "erroneous state" until it is aborted)."""
+    error = exc.args[0]
+    return bool(error.txn_requires_abort() or error.code() == KafkaError._STATE)
+
+
 def position(record: InputRecord) -> Position:
     return (record.topic, record.partition, record.offset)
 
@@ -45,7 +52,7 @@ def position(record: InputRecord) -> Position:
 class Refusals:
     """What the delivery reports said about the records since the last commit."""
 
-    __slots__ = ("dropped", "failed", "metrics", "refused", "suspects")
+    __slots__ = ("dropped", "failed", "metrics", "refused", "reported", "suspects")
 
     def __init__(self, metrics: GuardrailMetrics) -> None:
         self.metrics = metrics
@@ -53,6 +60,7 @@ class Refusals:
         self.refused: dict[Position, str] = {}  # refused alone: dead-letter it (why)
         self.dropped: dict[Position, str] = {}  # its dead letter refused alone (error)
         self.failed = False  # the open transaction holds a refusal: redo it now
+        self.reported: set[Position] = set()  # dropped ones logged and counted (once)
 
     def seen(self) -> bool:
         """Whether a refusal was reported since the last commit."""
@@ -76,7 +84,7 @@ class Refusals:
             error = exc.args[0]
             if error.code() in REFUSAL_CODES and output.source is not None:
                 self.refuse(output, True, error.name())
-            elif error.txn_requires_abort() or error.code() == KafkaError._STATE:
+            elif must_abort(exc):
                 self.failed = True
             else:
                 raise
@@ -91,6 +99,10 @@ class Refusals:
         where = position(record)
         error = self.dropped.get(where)
         if error is not None:
+            pipeline.skip(record)
+            if where in self.reported:
+                return True  # (a redo: logged and counted already)
+            self.reported.add(where)
             log.error(
                 "the dead letter of %s[%d]@%d was refused too (%s): nothing of the record is "
                 "kept; going on",
@@ -98,7 +110,6 @@ class Refusals:
                 error,
             )
             self.metrics.record_unsent_dead_letter(record.topic, SEND_FAILED)
-            pipeline.skip(record)
             return True
         why = self.refused.get(where)
         if why is None:
@@ -140,4 +151,5 @@ class Refusals:
         self.suspects.clear()
         self.refused.clear()
         self.dropped.clear()
+        self.reported.clear()
         self.failed = False

@@ -18,7 +18,13 @@ import signal
 import time
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_INVALID,
+    Consumer,
+    KafkaException,
+    TopicPartition,
+)
 from prometheus_client import CollectorRegistry
 
 from guardrail.config import Settings
@@ -30,7 +36,7 @@ from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.worker.confluent import changelog
 from guardrail.worker.confluent.fetch import FETCH_WAIT_MAX_MS, FetchState
 from guardrail.worker.confluent.offsets import Positions, decode_done
-from guardrail.worker.confluent.refusals import Refusals
+from guardrail.worker.confluent.refusals import Refusals, must_abort
 from guardrail.worker.confluent.store import PartitionStore, open_store
 from guardrail.worker.confluent.transactions import TransactionAborted, Transactions
 
@@ -195,17 +201,6 @@ class ConfluentWorker:
         self.last_checkpoint = time.monotonic()
         if not offsets and not txn.open:
             return True
-        for partition, store in self.stores.items():
-            if not store.buffer:
-                continue
-            items = list(store.changes())
-            topic = self.changelog_topic
-            for key in store.erased:
-                txn.produce(topic, key, None, None, partition)
-            for key, value in items[:-1]:
-                txn.produce(topic, key, value, None, partition)
-            key, value = items[-1]
-            txn.produce(topic, key, value, None, partition, self._changelog_delivered)
         tps = [
             TopicPartition(topic, partition, offset, metadata)
             if metadata is not None
@@ -213,10 +208,14 @@ class ConfluentWorker:
             for (topic, partition), (offset, metadata) in offsets.items()
         ]
         try:
+            self._produce_changes(txn)
             # No flush first: the offsets' round trips overlap the last sends, and the commit
             # flushes (serving the delivery reports: the changelog offsets reached).
             txn.commit(tps, consumer.consumer_group_metadata())
-        except TransactionAborted as exc:
+        except (TransactionAborted, KafkaException) as exc:
+            # (a produce refused because the transaction failed meanwhile: a refused record)
+            if isinstance(exc, KafkaException) and not must_abort(exc):
+                raise
             log.warning("checkpoint aborted (%s): redoing it from the last commit", exc)
             self.rewind()
             return True
@@ -229,9 +228,25 @@ class ConfluentWorker:
         self.checkpoints += 1
         return True
 
+    def _produce_changes(self, txn: Transactions) -> None:
+        """Every changed state to the changelog, each key once (an erased one's tombstone
+        first)."""
+        topic = self.changelog_topic
+        for partition, store in self.stores.items():
+            if not store.buffer:
+                continue
+            items = list(store.changes())
+            for key in store.erased:
+                txn.produce(topic, key, None, None, partition)
+            for key, value in items[:-1]:
+                txn.produce(topic, key, value, None, partition)
+            key, value = items[-1]
+            txn.produce(topic, key, value, None, partition, self._changelog_delivered)
+
     def rewind(self) -> None:
         """After an aborted transaction: back to the last commit, state and positions."""
         assert self.txn is not None and self.consumer is not None
+        self.txn.producer.flush(30)  # the delivery reports: which records were refused
         if self.refusals.seen():
             # librdkafka's idempotence state after a refused batch can need an epoch bump
             # that aborting does not give: a new producer (same id) fences this one instead.

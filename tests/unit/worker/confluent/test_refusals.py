@@ -92,6 +92,15 @@ def test_a_refused_dead_letter_is_logged_with_its_position_and_counted(
         {"topic": "recommendation", "error_kind": "send_failed"},
     )
     assert unsent == 1
+    assert known.refused_before(record(7), pipeline, sent)  # type: ignore[arg-type]
+    assert len(pipeline.skipped) == 2  # a redo: finished again, not counted again
+    assert (
+        metrics.registry.get_sample_value(
+            "guardrail_dead_letters_unsent_total",
+            {"topic": "recommendation", "error_kind": "send_failed"},
+        )
+        == 1
+    )
 
 
 def test_other_failures_are_not_the_records_and_a_commit_forgets_everything() -> None:
