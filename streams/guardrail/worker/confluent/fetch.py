@@ -27,9 +27,10 @@ from collections.abc import Iterable
 
 from confluent_kafka import Consumer, TopicPartition
 
-# The broker answers a fetch at once when there is data, else after this long: a cached
-# watermark is at most about that old (FRESH_S, with a margin for the round trip).
+# The broker answers a fetch once FETCH_MIN_BYTES are there, else after FETCH_WAIT_MAX_MS:
+# a cached watermark is at most about that old (FRESH_S, with a margin for the round trip).
 FETCH_WAIT_MAX_MS = 10
+FETCH_MIN_BYTES = 100_000
 FRESH_S = 0.012
 SAMPLE_EVERY_S = 0.002
 HISTORY = 64  # samples kept per partition
