@@ -101,7 +101,14 @@ class Settings(BaseSettings):
     # default; when on, it binds 127.0.0.1 only and serves none of faust's data endpoints.
     web_enabled: bool = False
     web_port: int = Field(6066, ge=1, le=65535)
+    # The event-time hold (guardrail.pipeline.hold): 0 turns it off; otherwise a partition
+    # that has held an event this long says so in the log (events wait as long as a topic
+    # they wait for is behind or unreachable: an outage delays decisions, never changes them).
     max_hold_ms: int = Field(2000, ge=0)
+    # Records produced this close together may be written in either order across topics
+    # (producers' linger.ms, several producers' clocks): keep it above the linger.ms of the
+    # producers writing the input topics.
+    hold_grace_ms: int = Field(20, ge=0, le=60_000)
     max_value_bytes: int = Field(1_048_576, ge=1)
     # Event-time sanity limits against the wall clock, 0 = off. A ts more than a day ahead is
     # a clock or unit bug (dead letter ``ts_out_of_range``). No past limit by default: replays

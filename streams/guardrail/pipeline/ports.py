@@ -69,12 +69,6 @@ class FetchHealth(Protocol):
         after wall time ``since``."""
         ...
 
-    def hold_clock(self, partition: int, now: float) -> float:
-        """The time the hold's timeout runs on for ``partition``, at most ``now`` (the wall
-        clock). A runtime that knows when it last heard from the broker returns that, so
-        an outage never releases a held event on its timeout; else ``now``."""
-        ...
-
 
 class Codec(Protocol):
     """Bytes <-> records (``guardrail.kafka.serde.Codec``)."""

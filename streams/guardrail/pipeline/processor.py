@@ -22,7 +22,12 @@ from guardrail.core.engine import Engine
 from guardrail.core.policy import Policy
 from guardrail.pipeline.acks import InOrderAcks
 from guardrail.pipeline.handle import Handler, Held
-from guardrail.pipeline.hold import RECOMMENDATION_RANK, SIGNAL_RANK, PartitionOrderer
+from guardrail.pipeline.hold import (
+    RECOMMENDATION_RANK,
+    SIGNAL_RANK,
+    CaughtUp,
+    PartitionOrderer,
+)
 from guardrail.pipeline.outputs import Outputs
 from guardrail.pipeline.ports import (
     Acknowledge,
@@ -56,6 +61,7 @@ class Pipeline:
         input_topics: Mapping[str, str],
         output_topics: Mapping[str, str],
         max_hold_ms: int,
+        hold_grace_ms: int = 0,
         limits: Limits | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -68,6 +74,8 @@ class Pipeline:
         self.outputs = Outputs(codec, output_topics)
         self.handler = Handler(engine, store, self.outputs, metrics, self.clock)
         self.max_hold_s = max_hold_ms / 1000
+        self.hold_grace_ms = hold_grace_ms
+        self.warned_at: dict[int, float] = {}  # partition -> when a long hold was last logged
         self.orderers: dict[int, PartitionOrderer[Held]] = {}
         self.acknowledge = acknowledge
         # Offset order per topic-partition, whatever order events finish in.
@@ -98,6 +106,7 @@ class Pipeline:
             input_topics=settings.input_topics(),
             output_topics=settings.output_topics(),
             max_hold_ms=settings.max_hold_ms,
+            hold_grace_ms=settings.hold_grace_ms,
             limits=Limits(
                 max_future_ms=settings.max_future_ms,
                 max_past_ms=settings.max_past_ms,
@@ -127,8 +136,9 @@ class Pipeline:
                 rank = RECOMMENDATION_RANK if kind == "recommendation" else SIGNAL_RANK
                 orderer = self.orderer(record.partition)
                 wall = self.clock.time()
+                held = Held(record, event)
                 orderer.push(
-                    record.topic, event.ts, rank, Held(record, event), wall, event.customer_id
+                    record.topic, event.ts, rank, held, wall, event.customer_id, record.timestamp
                 )
                 return None
             event = rejected
@@ -146,7 +156,29 @@ class Pipeline:
         def caught_up(topic: str, since: float) -> bool:
             return fetch.caught_up(topic, partition, since, last.get((topic, partition)))
 
-        return orderer.pop_ready(caught_up, fetch.hold_clock(partition, self.clock.time()))
+        ready = orderer.pop_ready(caught_up)
+        if len(orderer):
+            self.warn_long_hold(partition, orderer, caught_up)
+        return ready
+
+    def warn_long_hold(
+        self, partition: int, orderer: PartitionOrderer[Held], caught_up: CaughtUp
+    ) -> None:
+        """Say (at most once per ``max_hold_ms``) that ``partition`` has held an event longer
+        than ``max_hold_ms``, and which topic it waits for: behind or unreachable."""
+        now = self.clock.time()
+        oldest = orderer.oldest_wall()
+        if oldest is None or now - oldest < self.max_hold_s:
+            return
+        if now - self.warned_at.get(partition, 0.0) < self.max_hold_s:
+            return
+        self.warned_at[partition] = now
+        head = orderer.head()
+        topic = None if head is None else orderer.waiting_for(head, caught_up)
+        log.warning(
+            "partition %d: an event held %.1f s waits for %s (behind or unreachable); %d held",
+            partition, now - oldest, topic, len(orderer),
+        )  # fmt: skip
 
     def process(self, held: Held) -> list[OutputRecord]:
         """Decide a released event: state read, ``decide``, state write. The records to send
@@ -214,7 +246,9 @@ class Pipeline:
     def orderer(self, partition: int) -> PartitionOrderer[Held]:
         orderer = self.orderers.get(partition)
         if orderer is None:
-            orderer = self.orderers[partition] = PartitionOrderer(self.kinds, self.max_hold_s)
+            orderer = self.orderers[partition] = PartitionOrderer(
+                self.kinds, grace_ms=self.hold_grace_ms, hold=self.max_hold_s > 0
+            )
         return orderer
 
     def now_ms(self) -> int:

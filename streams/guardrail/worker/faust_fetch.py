@@ -73,28 +73,6 @@ class FaustFetchHealth:
             return bool(highwater == 0 or (committed is not None and committed >= highwater))
         return bool(last_read + 1 >= highwater)
 
-    def hold_clock(self, partition: int, now: float) -> float:
-        """The wall time of the partition's latest fetch response (of any input topic), never
-        after ``now``.
-
-        While fetches fail (the broker is down, a partition leader is moving) it stands
-        still, so a held recommendation is not released on its timeout ahead of signals
-        written before it that could not be fetched: that changed decisions in an outage.
-        """
-        try:
-            aio = faust_compat.aiokafka_consumer(self.app)
-        except AssertionError:  # not started, or stopping
-            return now
-        latest = 0
-        for topic in self.topics:
-            try:
-                polled = aio.last_poll_timestamp(TP(topic, partition))
-            except NOT_ASSIGNED:  # not assigned here
-                continue
-            if polled is not None and polled > latest:
-                latest = polled
-        return min(now, latest / 1000) if latest else now
-
     def observe(self, aio: Any, partition: int) -> None:
         """Note each input topic's high watermark of ``partition`` with its fetch time."""
         consumer = self.app.consumer

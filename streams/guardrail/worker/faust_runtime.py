@@ -160,6 +160,7 @@ class FaustRuntime:
             message.key,
             message.value,
             message.headers,
+            timestamp=_epoch_ms(message.timestamp),
             handle=event,
         )
         letter = await self.read(record)
@@ -242,3 +243,8 @@ class FaustRuntime:
         for tp in self.lag_partitions - assigned:
             self.metrics.remove_consumer_lag(tp.topic, tp.partition)
         self.lag_partitions &= assigned
+
+
+def _epoch_ms(seconds: float | None) -> int | None:
+    """faust gives a record's Kafka timestamp in seconds (None or <= 0 when it has none)."""
+    return int(seconds * 1000) if seconds and seconds > 0 else None

@@ -92,9 +92,6 @@ class Fetch:
     def caught_up(self, topic: str, partition: int, since: float, last_read: int | None) -> bool:
         return topic not in self.behind
 
-    def hold_clock(self, partition: int, now: float) -> float:
-        return now
-
 
 @dataclass
 class Kit:

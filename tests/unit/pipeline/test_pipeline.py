@@ -11,7 +11,7 @@ import json
 import logging
 
 import pytest
-from pipeline_kit import START, Kit
+from pipeline_kit import SETTINGS, START, Kit
 
 from factories import NOON, T0, hours, profile, purchase, rec
 from guardrail.config import DECISION_HEADER
@@ -75,14 +75,29 @@ def test_a_later_event_of_the_customer_on_the_lagging_topic_releases_the_held_on
     assert kit.pipeline.held() == 1  # the purchase itself waits for later events or a timeout
 
 
-def test_a_held_event_goes_after_max_hold_ms_however_far_behind_a_topic_is() -> None:
+def test_a_held_event_waits_as_long_as_a_topic_is_behind_and_the_log_says_which(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No timeout: an outage or a lagging topic delays the decision, never changes it."""
     kit = Kit()
     kit.fetch.behind = {PURCHASES}
     kit.feed(rec())
-    kit.clock.now = START + 1.999
-    assert kit.release() == 0
-    kit.clock.now = START + 2.0
+    with caplog.at_level(logging.WARNING):
+        for seconds in (1.0, 2.0, 60.0, 3600.0):
+            kit.clock.now = START + seconds
+            assert kit.release() == 0
+    assert kit.sent.records == []
+    assert any(f"waits for {PURCHASES} (behind or unreachable)" in m for m in caplog.messages)
+    assert "c-1" not in caplog.text  # the customer is not named
+    kit.fetch.behind = set()
     assert kit.release() == 1
+    assert kit.sent.kinds() == ["approved"]
+
+
+def test_max_hold_ms_0_turns_the_hold_off() -> None:
+    kit = Kit(settings=SETTINGS.model_copy(update={"max_hold_ms": 0}))
+    kit.fetch.behind = {PURCHASES}
+    kit.feed(rec())
     assert kit.sent.kinds() == ["approved"]
 
 
@@ -131,7 +146,7 @@ def test_a_dead_letter_behind_a_held_record_is_acknowledged_only_after_it() -> N
     assert kit.sent.kinds() == ["deadletter"]
     assert kit.acked.offsets == []  # offset 0 is held: committing 1 would lose it
     assert kit.acked.finished_offsets == [(RECS, 1)]  # finished, in any order
-    kit.clock.now = START + 2
+    kit.fetch.behind = set()  # the topics caught up
     kit.release()
     assert kit.acked.offsets == [(RECS, 0), (RECS, 1)]
     assert kit.acked.finished_offsets == [(RECS, 1), (RECS, 0)]
@@ -273,7 +288,7 @@ def test_signals_go_before_a_recommendation_of_the_same_time() -> None:
     kit = Kit()
     kit.fetch.behind = {PURCHASES, RECS}
     kit.feed(rec(ts=NOON, items=LAPTOP), purchase(ts=NOON, items=LAPTOP))
-    kit.clock.now = START + 2
+    kit.fetch.behind = set()  # the topics caught up
     kit.release()
     assert kit.sent.kinds() == ["suppressed"]
 
@@ -292,7 +307,7 @@ def test_a_skipped_record_is_acknowledged_in_its_offset_order_without_a_decision
     done_before = kit.record(rec())  # decided in a committed transaction already
     kit.pipeline.skip(done_before)
     assert kit.sent.records == [] and kit.acked.offsets == []
-    kit.clock.now = START + 2
+    kit.fetch.behind = set()  # the topics caught up
     kit.release()
     assert kit.acked.offsets == [(RECS, 0), (RECS, 1)]
     assert kit.sent.kinds() == ["approved"]
@@ -308,6 +323,6 @@ def test_forgetting_some_partitions_keeps_the_others() -> None:
     kit.pipeline.forget([theirs.partition])
     assert kit.pipeline.holding() == [mine.partition]
     assert kit.pipeline.last_read(RECS, theirs.partition) is None
-    kit.clock.now = START + 2
+    kit.fetch.behind = set()  # the topics caught up
     assert kit.release() == 1
     assert kit.acked.offsets == [(RECS, 0)]

@@ -46,9 +46,6 @@ class CaughtUp:
     def caught_up(self, topic: str, partition: int, since: float, last_read: int | None) -> bool:
         return True
 
-    def hold_clock(self, partition: int, now: float) -> float:
-        return now
-
 
 def _nothing() -> None:
     pass

@@ -122,9 +122,6 @@ class FetchSignal:
     def caught_up(self, topic: str, partition: int, since: float, last_read: int | None) -> bool:
         return self.fetch.caught_up(topic, partition, since, time.time())
 
-    def hold_clock(self, partition: int, now: float) -> float:
-        return now  # the wall clock
-
 
 def _no_commit() -> None:
     """Before an erasure nothing needs committing here: what was decided before it is in a
@@ -415,7 +412,15 @@ class ConfluentWorker:
                 fetch.read(tp, offset)
                 if tp not in positions.next:
                     positions.next[tp] = offset  # nothing committed: start where reading did
-                record = InputRecord(topic, partition, offset, message.key(), message.value())
+                stamp = message.timestamp()[1]  # (type, epoch ms); -1 when it has none
+                record = InputRecord(
+                    topic,
+                    partition,
+                    offset,
+                    message.key(),
+                    message.value(),
+                    timestamp=stamp if stamp > 0 else None,
+                )
                 if positions.skip(tp, offset):
                     pipeline.skip(record)  # finished in a committed transaction already
                     continue
