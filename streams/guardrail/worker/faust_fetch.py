@@ -46,8 +46,11 @@ class FaustFetchHealth:
             aio = faust_compat.aiokafka_consumer(self.app)
             # aiokafka's time (epoch ms) of the fetch response that last set the high watermark
             polled = aio.last_poll_timestamp(tp)
-        except NOT_ASSIGNED:  # not assigned here (any more)
-            return True
+        except NOT_ASSIGNED:
+            # Not assigned here (any more): nothing is known, so nothing is released on it.
+            # (Taking it as caught up let a rebalance release a signal ahead of an earlier
+            # recommendation; the revocation drops the held events anyway.)
+            return False
         if not self.fetch_tuned:
             self.fetch_tuned = faust_compat.set_fetch_max_wait(aio, FETCH_MAX_WAIT_MS)
         if polled is None:
