@@ -279,13 +279,7 @@ def test_two_workers_survive_sigkill_and_broker_restart(chaos_dir: Path, runtime
     # not even what was decided, so a recommendation decided just before its customer's
     # erasure and read again after the crash is decided again, as "erased" (suppressed).
     unexplained = _not_erasure(differing)
-    if runtime == "confluent":
-        assert not unexplained, f"redelivered decisions differ from the first: {unexplained[:5]}"
-    else:
-        # Open defect (docs/reliability.md, "Still open"): on faust (at least once), about one
-        # run in two has one redelivered recommendation decided differently from its first
-        # decision, not by an erasure. Bounded here, printed above, fixed on the other runtime.
-        assert len(unexplained) <= 2, f"redelivered decisions differ: {unexplained[:5]}"
+    assert not unexplained, f"redelivered decisions differ from the first: {unexplained[:5]}"
     assert report.dead_letters == 0
     # Compared with the pure replay, field by field: the outage (and the crash) delayed
     # decisions but changed none.
