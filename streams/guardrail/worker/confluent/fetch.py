@@ -16,11 +16,18 @@ does not. (Judging by the newest one held most events for the whole ``max_hold_m
 All topics of a partition are sampled together: sampled only when the hold asked about it, a
 topic was asked only once the topics before it had caught up, so its first sample came one
 poll after theirs, and an event waited a poll per topic (five of them).
+
+The cached watermark does not say how old it is: while the broker is down it stays as the
+last response left it and would still read "caught up". So a sample is taken only while
+librdkafka's statistics (every ``STATS_INTERVAL_MS``) show the partition's leader connected
+and answering (``state`` UP, ``rxidle`` under ``RX_IDLE_MAX_US``); in an outage no sample
+is taken and the events waiting on it stay held (``guardrail.pipeline.hold``).
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -34,6 +41,12 @@ FETCH_MIN_BYTES = 100_000
 FRESH_S = 0.012
 SAMPLE_EVERY_S = 0.002
 HISTORY = 64  # samples kept per partition
+STATS_INTERVAL_MS = 100
+# A leader that sent nothing for this long is not answering fetches: with fetch.wait.max.ms
+# 10 an idle, healthy broker answers every 10 ms.
+RX_IDLE_MAX_US = 250_000
+# A statistics report vouches for the brokers this long (it comes every STATS_INTERVAL_MS).
+LIVE_FOR_S = 3 * STATS_INTERVAL_MS / 1000
 
 
 def _when(sample: tuple[float, int]) -> float:
@@ -43,7 +56,17 @@ def _when(sample: tuple[float, int]) -> float:
 class FetchState:
     """Per input topic-partition: last offset read, where reading began, sampled watermarks."""
 
-    __slots__ = ("consumer", "last", "low", "seen", "start", "topics", "tps")
+    __slots__ = (
+        "consumer",
+        "last",
+        "leaders",
+        "live_until",
+        "low",
+        "seen",
+        "start",
+        "topics",
+        "tps",
+    )
 
     def __init__(self, topics: Iterable[str] = ()) -> None:
         self.consumer: Consumer | None = None
@@ -53,6 +76,28 @@ class FetchState:
         self.low: dict[tuple[str, int], int] = {}
         self.seen: dict[tuple[str, int], deque[tuple[float, int]]] = {}
         self.tps: dict[tuple[str, int], TopicPartition] = {}
+        self.leaders: dict[tuple[str, int], int] = {}  # partition -> its leader's node id
+        self.live_until: dict[int, float] = {}  # node id -> answering, as known until then
+
+    def on_stats(self, report: str) -> None:
+        """librdkafka's statistics (``stats_cb``): which brokers answer, who leads what."""
+        stats = json.loads(report)
+        until = time.time() + LIVE_FOR_S
+        for broker in stats.get("brokers", {}).values():
+            node = broker.get("nodeid", -1)
+            if node >= 0:
+                idle = broker.get("rxidle", -1)
+                answering = broker.get("state") == "UP" and 0 <= idle <= RX_IDLE_MAX_US
+                self.live_until[node] = until if answering else 0.0
+        for topic, info in stats.get("topics", {}).items():
+            for number, partition in info.get("partitions", {}).items():
+                if int(number) >= 0:
+                    self.leaders[(topic, int(number))] = partition.get("leader", -1)
+
+    def answering(self, tp: tuple[str, int], now: float) -> bool:
+        """The partition's leader was connected and answering at the last statistics."""
+        leader = self.leaders.get(tp)
+        return leader is not None and self.live_until.get(leader, 0.0) >= now
 
     def read(self, tp: tuple[str, int], offset: int) -> None:
         self.last[tp] = offset
@@ -82,6 +127,8 @@ class FetchState:
         consumer = self.consumer
         if consumer is None or (seen and now - FRESH_S - seen[-1][0] < SAMPLE_EVERY_S):
             return
+        if not self.answering(tp, now):
+            return  # the cached watermark may be from before an outage
         tpo = self.tps.get(tp)
         if tpo is None:
             tpo = self.tps[tp] = TopicPartition(*tp)

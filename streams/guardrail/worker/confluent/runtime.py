@@ -34,7 +34,12 @@ from guardrail.metrics.health import Check
 from guardrail.metrics.metric_set import GuardrailMetrics, package_version
 from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.worker.confluent import changelog
-from guardrail.worker.confluent.fetch import FETCH_MIN_BYTES, FETCH_WAIT_MAX_MS, FetchState
+from guardrail.worker.confluent.fetch import (
+    FETCH_MIN_BYTES,
+    FETCH_WAIT_MAX_MS,
+    STATS_INTERVAL_MS,
+    FetchState,
+)
 from guardrail.worker.confluent.offsets import Positions, decode_done
 from guardrail.worker.confluent.refusals import Refusals, must_abort
 from guardrail.worker.confluent.store import PartitionStore, open_store
@@ -72,6 +77,7 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         # (5,000 events/s, measured); a drain fills every response at once anyway.
         "fetch.min.bytes": FETCH_MIN_BYTES,
         "queued.max.messages.kbytes": 32 * 1024,
+        "statistics.interval.ms": STATS_INTERVAL_MS,  # FetchState.on_stats: who answers
     }
 
 
@@ -366,7 +372,7 @@ class ConfluentWorker:
             log.info("metrics on :%d/metrics", settings.metrics_port)
         self.txn = Transactions(settings)
         self.restorer = changelog.restore_consumer(settings.confluent_config())
-        self.consumer = Consumer(consumer_config(settings))
+        self.consumer = Consumer({**consumer_config(settings), "stats_cb": self.fetch.on_stats})
         self.fetch.consumer = self.consumer
         self.consumer.subscribe(
             sorted(self.inputs),
