@@ -14,6 +14,7 @@ partition.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -146,10 +147,17 @@ class Refusals:
             )
         self.failed = True
 
-    def committed(self) -> None:
-        """A checkpoint committed: every position learned about is behind it."""
-        self.suspects.clear()
-        self.refused.clear()
-        self.dropped.clear()
-        self.reported.clear()
+    def committed(self, offsets: Mapping[tuple[str, int], tuple[int, Any]]) -> None:
+        """A checkpoint committed ``offsets`` (topic-partition -> (next offset, metadata)):
+        the positions behind them are done with; the others (a partition that made no
+        progress in it) are still to be redone."""
+
+        def ahead(where: Position) -> bool:
+            committed = offsets.get((where[0], where[1]))
+            return committed is None or where[2] >= committed[0]
+
+        self.suspects = {where for where in self.suspects if ahead(where)}
+        self.refused = {where: why for where, why in self.refused.items() if ahead(where)}
+        self.dropped = {where: error for where, error in self.dropped.items() if ahead(where)}
+        self.reported = {where for where in self.reported if ahead(where)}
         self.failed = False

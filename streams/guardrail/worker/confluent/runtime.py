@@ -231,7 +231,7 @@ class ConfluentWorker:
             store.flush(self.changelog_offsets.pop(partition, None))
         self.changelog_offsets.clear()
         self.positions.committed_now(offsets)
-        self.refusals.committed()
+        self.refusals.committed(offsets)
         self.checkpoints += 1
         return True
 

@@ -1,7 +1,7 @@
 """What the confluent runtime learns from delivery reports of refused records: a record refused
 in a shared batch is sent alone next time; refused alone, it is dead-lettered; its dead letter
 refused alone, it is only logged and counted; a failure that is not the record's changes
-nothing; a commit forgets it all."""
+nothing; a commit forgets what it committed past."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def test_a_refused_dead_letter_is_logged_with_its_position_and_counted(
     )
 
 
-def test_other_failures_are_not_the_records_and_a_commit_forgets_everything() -> None:
+def test_other_failures_are_not_the_records_and_a_commit_forgets_what_it_passed() -> None:
     known, _ = refusals()
     known.delivered(output(record(7)), True, KafkaError(KafkaError._MSG_TIMED_OUT))
     known.delivered(output(record(8)), True, None)
@@ -111,5 +111,10 @@ def test_other_failures_are_not_the_records_and_a_commit_forgets_everything() ->
     known.delivered(output(record(9)), False, TOO_LARGE)
     known.delivered(output(record(10)), True, TOO_LARGE)
     assert known.seen()
-    known.committed()
-    assert not known.seen() and not known.alone(output(record(9)))
+    # Another partition's progress committed: nothing of this one is forgotten.
+    known.committed({("recommendations.proposed", 0): (50, None)})
+    assert known.alone(output(record(9))) and known.alone(output(record(10)))
+    known.committed({("recommendations.proposed", 1): (10, None)})
+    assert not known.alone(output(record(9))) and known.alone(output(record(10)))
+    known.committed({("recommendations.proposed", 1): (11, None)})
+    assert not known.seen()
