@@ -13,9 +13,9 @@ The path of one record (``processor.Pipeline``):
    ``customer_id``, the event time is plausible. A failure is a dead letter
    (``outputs``), returned to be sent, after which the record is finished.
 2. A valid event waits in its partition's hold (``hold``) until every input topic has been
-   read past its event time for that customer, or is caught up, or it was held
-   ``max_hold_ms``: signals and recommendations of one customer are decided in event-time
-   order across topics.
+   read past it (its customer's later event, or a record produced ``hold_grace_ms`` after
+   it) or is confirmed caught up; there is no timeout: signals and recommendations of one
+   customer are decided in event-time order across topics, outages or not.
 3. ``release`` gives the events that may go, in order; ``process`` decides each
    (``handle``): the customer's state is read from the store, ``decide`` runs, the new state
    is written (a tombstone first for an erasure, which the runtime precedes with a commit),

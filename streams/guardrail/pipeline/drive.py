@@ -57,7 +57,9 @@ def release_all(
     paused: Callable[[], bool] = _never,
 ) -> int:
     """``release`` for every partition with held events; how many were decided."""
-    return sum(release(pipeline, p, send, commit_now, paused) for p in pipeline.holding())
+    done = sum(release(pipeline, p, send, commit_now, paused) for p in pipeline.holding())
+    pipeline.warn_long_holds()
+    return done
 
 
 def release(

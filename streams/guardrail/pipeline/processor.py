@@ -151,34 +151,38 @@ class Pipeline:
         orderer = self.orderers.get(partition)
         if orderer is None or not len(orderer):
             return []
+        return orderer.pop_ready(self.caught_up_in(partition))
+
+    def caught_up_in(self, partition: int) -> CaughtUp:
+        """The hold's caught-up question for ``partition``, answered by the runtime."""
         fetch, last = self.fetch, self.last_offset
 
         def caught_up(topic: str, since: float) -> bool:
             return fetch.caught_up(topic, partition, since, last.get((topic, partition)))
 
-        ready = orderer.pop_ready(caught_up)
-        if len(orderer):
-            self.warn_long_hold(partition, orderer, caught_up)
-        return ready
+        return caught_up
 
-    def warn_long_hold(
-        self, partition: int, orderer: PartitionOrderer[Held], caught_up: CaughtUp
-    ) -> None:
-        """Say (at most once per ``max_hold_ms``) that ``partition`` has held an event longer
-        than ``max_hold_ms``, and which topic it waits for: behind or unreachable."""
+    def warn_long_holds(self) -> None:
+        """Say (at most once per ``max_hold_ms`` and partition) which partitions have held an
+        event longer than ``max_hold_ms``, and which topic it waits for: behind or
+        unreachable. Called per poll or timer tick, not per event."""
         now = self.clock.time()
-        oldest = orderer.oldest_wall()
-        if oldest is None or now - oldest < self.max_hold_s:
-            return
-        if now - self.warned_at.get(partition, 0.0) < self.max_hold_s:
-            return
-        self.warned_at[partition] = now
-        head = orderer.head()
-        topic = None if head is None else orderer.waiting_for(head, caught_up)
-        log.warning(
-            "partition %d: an event held %.1f s waits for %s (behind or unreachable); %d held",
-            partition, now - oldest, topic, len(orderer),
-        )  # fmt: skip
+        for partition, orderer in self.orderers.items():
+            oldest = orderer.oldest_wall()
+            if oldest is None or now - oldest < self.max_hold_s:
+                continue
+            if now - self.warned_at.get(partition, 0.0) < self.max_hold_s:
+                continue
+            self.warned_at[partition] = now
+            head = orderer.head()
+            topic = (
+                None if head is None else orderer.waiting_for(head, self.caught_up_in(partition))
+            )
+            log.warning(
+                "partition %d: an event held %.1f s waits for %s (behind or unreachable); "
+                "%d held, %d released early over the hold's bound",
+                partition, now - oldest, topic, len(orderer), orderer.forced,
+            )  # fmt: skip
 
     def process(self, held: Held) -> list[OutputRecord]:
         """Decide a released event: state read, ``decide``, state write. The records to send

@@ -126,8 +126,8 @@ def create_app(
             await runtime.on_event(event)
 
     @app.timer(interval=RELEASE_INTERVAL_S)
-    async def release_overdue() -> None:
-        await runtime.release_overdue()
+    async def release_held() -> None:
+        await runtime.release_held()
 
     @app.timer(interval=settings.gauge_interval_s)
     async def refresh_gauges() -> None:

@@ -144,7 +144,7 @@ class FaustRuntime:
             metrics=metrics,
         )
         self.sender = FaustSender(app, out_topics, self.pipeline, metrics)
-        # The agent and the overdue timer both release held events; one at a time, or one
+        # The agent and the hold timer both release held events; one at a time, or one
         # could decide a later event while the other still awaits the send of an earlier one.
         self.releasing = asyncio.Lock()
         self.lag_partitions: set[TP] = set()  # partitions with a consumer-lag series
@@ -192,7 +192,7 @@ class FaustRuntime:
                 if self.app.rebalancing:
                     break  # the rest is read again from the committed offset afterwards
                 # Table writes take their changelog partition from the current event; the
-                # overdue timer runs outside the stream, so each release runs in its event's.
+                # hold timer runs outside the stream, so each release runs in its event's.
                 with faust_compat.current_event(held.record.handle):
                     if held.commit_first:
                         await self.commit_settled()
@@ -206,12 +206,14 @@ class FaustRuntime:
 
     # -- periodic ---------------------------------------------------------------------------
 
-    async def release_overdue(self) -> None:
-        """Release held events whose partition has gone quiet (see ``PartitionOrderer``)."""
+    async def release_held(self) -> None:
+        """Release held events that may go although no record arrived since (a topic they
+        waited for was confirmed caught up: see ``PartitionOrderer``); say which wait long."""
         if self.app.rebalancing:
             return
         for partition in self.pipeline.holding():
             await self.release(partition)
+        self.pipeline.warn_long_holds()
 
     def refresh_gauges(self) -> None:
         """Customers in the store; consumer lag (end offset minus committed offset) per

@@ -11,7 +11,7 @@ too, at most every ``SAMPLE_EVERY_S`` per partition) and takes a sample read at 
 known at ``t - FRESH_S`` (the response behind it may be that much older); it judges by the
 *first* sample after the event arrived, as the faust runtime does with aiokafka's fetch times:
 under a steady stream the newest watermark keeps moving ahead, the first one after the event
-does not. (Judging by the newest one held most events for the whole ``max_hold_ms``.)
+does not. (Judging by the newest one kept most events held until the stream paused.)
 
 All topics of a partition are sampled together: sampled only when the hold asked about it, a
 topic was asked only once the topics before it had caught up, so its first sample came one
