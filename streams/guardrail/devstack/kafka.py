@@ -13,6 +13,7 @@ import base64
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -44,14 +45,30 @@ HOST = "127.0.0.1"
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def _ephemeral_start() -> int:
+    """Where the kernel's range of ports for outbound connections starts."""
+    with contextlib.suppress(OSError, ValueError):
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return 32768
 
 
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports (all probed at once, so none repeats)."""
-    socks = [socket.socket() for _ in range(count)]
+    """``count`` distinct ports nothing is bound to, below the kernel's ephemeral range.
+
+    A port from that range (what binding port 0 gives) can be handed to some client's
+    outbound connection between this probe and the listener's own bind: seen as "port in
+    use" for a broker started during a busy test run.
+    """
+    top = _ephemeral_start()
+    pool = list(range(10_000, top)) if top > 10_000 + 4 * count else []
+    random.shuffle(pool)
+    ports = [port for port in pool[: 64 * count] if not port_in_use(port)][:count]
+    if len(ports) == count:
+        return ports
+    socks = [socket.socket() for _ in range(count)]  # no room below the range: the kernel's pick
     try:
         for sock in socks:
             sock.bind((HOST, 0))
