@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from guardrail.core.engine import Engine
 from guardrail.core.records import Event, Profile, Recommendation
-from guardrail.core.state import EMPTY_STATE, state_from_json, state_to_json
 from guardrail.pipeline.outputs import Outputs
 from guardrail.pipeline.ports import Clock, Metrics, Store
 from guardrail.pipeline.records import InputRecord, OutputRecord
+from guardrail.pipeline.statememo import StateMemo
 from guardrail.pipeline.validate import Rejected
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Held:
 class Handler:
     """State read, decide, state write and the output record, for one event at a time."""
 
-    __slots__ = ("clock", "engine", "metrics", "outputs", "store")
+    __slots__ = ("clock", "engine", "memo", "metrics", "outputs", "store")
 
     def __init__(
         self, engine: Engine, store: Store, outputs: Outputs, metrics: Metrics, clock: Clock
@@ -46,6 +46,7 @@ class Handler:
         self.outputs = outputs
         self.metrics = metrics
         self.clock = clock
+        self.memo = StateMemo()
 
     def handle(self, held: Held) -> OutputRecord | Rejected | None:
         """Decide ``held``: its output record (None for a signal), or why it was refused."""
@@ -54,7 +55,8 @@ class Handler:
         key = event.customer_id.encode()
         partition = record.partition
         stored = self.store.get(partition, key)
-        state = state_from_json(stored) if stored is not None else EMPTY_STATE
+        memo = self.memo
+        state = memo.decode(partition, key, stored)
         try:
             new_state, decision = self.engine.decide(state, event)
         except Exception as exc:  # a bug must not stop the stream: keep the record, say why
@@ -65,10 +67,12 @@ class Handler:
         if new_state is not state:
             erase = stored is not None and isinstance(event, Profile) and event.erase
             if erase:
+                memo.drop(partition, key)
                 self.store.erase(partition, key)  # a tombstone first: compaction forgets
             if not new_state.is_empty():
-                self.store.put(partition, key, state_to_json(new_state))
+                self.store.put(partition, key, memo.encode(partition, key, new_state))
             elif stored is not None and not erase:
+                memo.drop(partition, key)
                 self.store.delete(partition, key)
         if decision is None:
             self.metrics.record_event(record.topic, "signal")

@@ -234,11 +234,13 @@ class Pipeline:
         acknowledging nothing (partitions moved, or the worker stops): each is read again
         from the committed offsets, here or by the partition's next owner."""
         if partitions is None:
+            self.handler.memo.forget()
             self.orderers.clear()
             self.last_offset.clear()
             self.acks.forget()
             return
         numbers = set(partitions)
+        self.handler.memo.forget(numbers)
         for partition in numbers:
             self.orderers.pop(partition, None)
         for tp in [tp for tp in self.last_offset if tp[1] in numbers]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prometheus_client import CollectorRegistry
 
 from guardrail.config import Settings
@@ -20,6 +24,37 @@ def use_uvloop() -> None:
     mode.loop.use("uvloop")
 
 
+#: Allocations between two young-generation collections (CPython's default is 700).
+GC_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Fewer cyclic-GC passes over a long-lived heap, for either runtime.
+
+    Every event allocates hundreds of short-lived objects (records, states, decisions), nearly
+    all freed by reference counting; with CPython's default threshold the collector still ran
+    every 700 allocations and walked the young objects each time. What is loaded at start
+    (modules, policy, clients) is frozen out of the collector's view. In-process path,
+    alternated runs: about +8% events per CPU-second. Cyclic garbage is still collected,
+    in larger steps.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
+
+
+@contextmanager
+def gc_tuned() -> Iterator[None]:
+    """:func:`tune_gc` for a while (the in-process benchmark: the worker's setting), then
+    CPython's defaults again."""
+    before = gc.get_threshold()
+    tune_gc()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
 def run_worker(
     settings: Settings,
     loglevel: str = "info",
@@ -33,6 +68,7 @@ def run_worker(
     if settings.runtime == "confluent":
         from guardrail.worker.confluent.runtime import ConfluentWorker, confluent_checks
 
+        tune_gc()
         if server is not None:  # the metrics port is served already
             settings = settings.model_copy(update={"metrics_port": 0})
         confluent = ConfluentWorker(settings, registry=registry)
@@ -47,6 +83,7 @@ def run_worker(
     from guardrail.worker.health import faust_checks
 
     app, _ = create_app(settings, registry=registry)
+    tune_gc()
     if server is not None:
         server.set_checks(*faust_checks(app))
     # Logging is ours (guardrail.logs): faust must not replace the handler and its filters.

@@ -170,6 +170,11 @@ def test_an_erasure_commits_first_then_leaves_a_tombstone_and_nothing_of_the_cus
     kit.feed(profile(ts=T0 + hours(1), erase=True))
     assert kit.commits == [1]  # after the purchase was acknowledged, before the erasure
     assert kit.store.erased == [b"c-1"]
+    # Nor in the decoded-state memo: only what the store holds now (the erasure's marker).
+    memo = kit.pipeline.handler.memo._entries
+    assert [data for (_, key), (data, _) in memo.items() if key == b"c-1"] == [
+        kit.store.data[(C1, b"c-1")]
+    ]
     kit.feed(rec(ts=T0 + hours(2), items=LAPTOP))
     assert kit.sent.kinds() == ["suppressed"]  # erased: no personalization consent any more
 
