@@ -158,11 +158,15 @@ def _consent_from_json(data: list[Any] | None) -> Consent | None:
     )
 
 
-def _marks_as_arrays(obj: Any) -> list[Any]:
-    # orjson writes plain tuples but not NamedTuples (the marks): they go as arrays too.
-    if isinstance(obj, tuple):
-        return list(obj)
-    raise TypeError(f"{type(obj).__name__} is not part of a customer state")
+def _rows(marks: tuple[tuple[Any, ...], ...]) -> list[tuple[Any, ...]]:
+    # orjson writes plain tuples as arrays but takes NamedTuples (the marks) to its
+    # ``default`` hook, a Python call per mark: plain tuples here cost a fraction of that.
+    return [tuple(mark) for mark in marks]
+
+
+def _memo_row(m: DecisionMemo) -> tuple[Any, ...]:
+    reasons = [tuple(reason) for reason in m[3]]
+    return (m[0], m[1], m[2], reasons, m[4], m[5], m[6], m[7], m[8], m[9])
 
 
 def state_to_json(state: CustomerState) -> bytes:
@@ -179,18 +183,18 @@ def state_to_json(state: CustomerState) -> bytes:
             list(p.channel_opt_outs),
             list(p.declared_life_events),
         ],
-        "pu": state.purchases,
-        "bo": state.bought,
-        "b": state.browsing,
-        "pl": state.places,
-        "d": state.deliveries,
-        "r": state.recent,
+        "pu": _rows(state.purchases),
+        "bo": _rows(state.bought),
+        "b": _rows(state.browsing),
+        "pl": _rows(state.places),
+        "d": _rows(state.deliveries),
+        "r": [_memo_row(memo) for memo in state.recent],
     }
     if state.flagged:  # absent when empty: states written before flagged memory read the same
-        doc["f"] = state.flagged
+        doc["f"] = _rows(state.flagged)
     # orjson: the same compact UTF-8 bytes as json.dumps(separators=(",", ":"),
     # ensure_ascii=False) at ~2.5x the speed; the worker reads and writes a state per event.
-    return orjson.dumps(doc, default=_marks_as_arrays)
+    return orjson.dumps(doc)
 
 
 def state_from_json(data: bytes | str) -> CustomerState:
