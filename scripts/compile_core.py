@@ -16,27 +16,40 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ROOT / "streams" / "guardrail" / "core"
+PACKAGE = ROOT / "streams" / "guardrail"
 # The hot path of decide(); records.py, policy.py and replay.py stay Python (pydantic, I/O).
+# Then the record path around it (the pipeline both runtimes run): decode, checks, hold,
+# state, output, acknowledgements. Compiled together, their calls to each other are native.
 MODULES = [
-    "categories.py",
-    "coherence.py",
-    "engine.py",
-    "explain.py",
-    "sentences.py",
-    "state.py",
-    "text.py",
-    "updates.py",
-    "rules/base.py",
-    "rules/consent.py",
-    "rules/intrusive.py",
-    "rules/mistaken.py",
-    "rules/repetitive.py",
+    "core/categories.py",
+    "core/coherence.py",
+    "core/engine.py",
+    "core/explain.py",
+    "core/sentences.py",
+    "core/state.py",
+    "core/text.py",
+    "core/updates.py",
+    "core/rules/base.py",
+    "core/rules/consent.py",
+    "core/rules/intrusive.py",
+    "core/rules/mistaken.py",
+    "core/rules/repetitive.py",
+    "pipeline/acks.py",
+    "pipeline/drive.py",
+    "pipeline/handle.py",
+    "pipeline/hold.py",
+    "pipeline/outputs.py",
+    "pipeline/partitioning.py",
+    "pipeline/processor.py",
+    "pipeline/records.py",
+    "pipeline/statememo.py",
+    "pipeline/validate.py",
 ]
+PACKAGES = [PACKAGE / "core", PACKAGE / "pipeline"]
 
 
 def compiled_files() -> list[Path]:
-    return sorted(CORE.rglob("*.so"))
+    return sorted(path for package in PACKAGES for path in package.rglob("*.so"))
 
 
 def clean() -> None:
@@ -51,7 +64,7 @@ def build() -> None:
 
     clean()
     extensions = mypycify(
-        [str(CORE / m) for m in MODULES],
+        [str(PACKAGE / m) for m in MODULES],
         opt_level="3",
         # The shared runtime library goes inside the package, not beside it at the top level.
         group_name="guardrail.core.compiled",
@@ -66,7 +79,7 @@ def build() -> None:
     # or streams/guardrail/core/__init__.py takes them for stale.
     for path in compiled_files():
         path.touch()
-    print(f"compiled {len(MODULES)} core modules with mypyc")
+    print(f"compiled {len(MODULES)} core and pipeline modules with mypyc")
 
 
 if __name__ == "__main__":

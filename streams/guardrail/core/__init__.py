@@ -8,7 +8,8 @@ old code, so importing the core refuses that instead of deciding with it.
 from pathlib import Path as _Path
 
 
-def _refuse_stale_extensions(package: _Path) -> None:
+def refuse_stale_extensions(package: _Path) -> None:
+    """ImportError when a compiled module of ``package`` is older than its source."""
     for extension in package.rglob("*.so"):
         source = extension.with_name(extension.name.split(".", 1)[0] + ".py")
         if source.exists() and source.stat().st_mtime > extension.stat().st_mtime:
@@ -18,4 +19,4 @@ def _refuse_stale_extensions(package: _Path) -> None:
             )
 
 
-_refuse_stale_extensions(_Path(__file__).parent)
+refuse_stale_extensions(_Path(__file__).parent)

@@ -26,8 +26,19 @@ The path of one record (``processor.Pipeline``):
    passes a held or unsent record; a crash or rebalance reads those again.
 
 ``drive`` is the whole loop for a synchronous runtime.
+
+``make setup`` compiles these modules with mypyc along with the core (about 8% less CPU per
+event on the in-process path); a compiled module older than its source is refused.
 """
 
+from pathlib import Path as _Path
+
+from guardrail.core import refuse_stale_extensions as _refuse_stale_extensions
+
+_refuse_stale_extensions(_Path(__file__).parent)
+
+
+# ruff: noqa: E402 (the modules below are imported after the check above)
 from guardrail.pipeline.handle import Held
 from guardrail.pipeline.processor import Pipeline
 from guardrail.pipeline.records import InputRecord, OutputRecord

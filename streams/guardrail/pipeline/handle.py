@@ -6,10 +6,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-from guardrail.core.engine import Engine
 from guardrail.core.records import Event, Profile, Recommendation
 from guardrail.pipeline.outputs import Outputs
-from guardrail.pipeline.ports import Clock, Metrics, Store
+from guardrail.pipeline.ports import Clock, Decide, Metrics, Store
 from guardrail.pipeline.records import InputRecord, OutputRecord
 from guardrail.pipeline.statememo import StateMemo
 from guardrail.pipeline.validate import Rejected
@@ -39,7 +38,7 @@ class Handler:
     __slots__ = ("clock", "engine", "memo", "metrics", "outputs", "store")
 
     def __init__(
-        self, engine: Engine, store: Store, outputs: Outputs, metrics: Metrics, clock: Clock
+        self, engine: Decide, store: Store, outputs: Outputs, metrics: Metrics, clock: Clock
     ) -> None:
         self.engine = engine
         self.store = store

@@ -11,7 +11,8 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from guardrail.core.records import Decision
+from guardrail.core.records import Decision, Event
+from guardrail.core.state import CustomerState
 from guardrail.pipeline.records import InputRecord, OutputRecord
 
 
@@ -51,6 +52,14 @@ class Acknowledge(Protocol):
         """``record`` and everything read before it on its topic-partition is finished, so
         the offset after it may be committed. Called in offset order per topic-partition."""
         ...
+
+
+class Decide(Protocol):
+    """The decision core (``guardrail.core.engine.Engine``): one event on one state."""
+
+    def decide(
+        self, state: CustomerState, event: Event
+    ) -> tuple[CustomerState, Decision | None]: ...
 
 
 class Clock(Protocol):

@@ -218,7 +218,7 @@ def test_a_signal_writes_state_and_sends_nothing() -> None:
 
 
 class FailingEngine:
-    """An engine with a bug (the compiled Engine cannot be subclassed)."""
+    """An engine with a bug (the pipeline takes any object with `decide`)."""
 
     def decide(self, state: object, event: object) -> tuple[object, object]:
         raise ValueError("a bug")
