@@ -91,6 +91,7 @@ def test_every_panel_queries_only_exported_metrics() -> None:
         "guardrail_event_time_lag_seconds_bucket",
         "guardrail_consumer_lag",
         "guardrail_dead_letters_total",
+        "guardrail_dead_letters_unsent_total",
         "guardrail_info",
         "guardrail:suppression_ratio:rate1h",
     ):
@@ -108,6 +109,7 @@ def test_every_panel_queries_only_exported_metrics() -> None:
         "Event-time lag p50 / p99",
         "Consumer lag by topic",
         "Dead letters by topic and error kind",
+        "Unsent dead letters (records lost)",
         "Policy version",
     ],
 )

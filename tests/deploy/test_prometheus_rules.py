@@ -27,6 +27,7 @@ EXPECTED_ALERTS = {
     "GuardrailWorkersAbsent",
     "GuardrailConsumerLagGrowing",
     "GuardrailDeadLetters",
+    "GuardrailDeadLettersUnsent",
     "GuardrailSuppressionRatioHigh",
     "GuardrailDecisionLatencyHigh",
     "GuardrailNoDecisions",
