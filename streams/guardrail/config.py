@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # (producers' linger.ms, several producers' clocks): keep it above the linger.ms of the
     # producers writing the input topics.
     hold_grace_ms: int = Field(20, ge=0, le=60_000)
+    # Customers whose decoded state the worker keeps beside its stored bytes (a customer seen
+    # again is not decoded again; a few KB each); 0 turns it off.
+    state_memo: int = Field(8192, ge=0, le=1_000_000)
     max_value_bytes: int = Field(1_048_576, ge=1)
     # Event-time sanity limits against the wall clock, 0 = off. A ts more than a day ahead is
     # a clock or unit bug (dead letter ``ts_out_of_range``). No past limit by default: replays

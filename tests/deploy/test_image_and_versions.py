@@ -66,10 +66,15 @@ def test_the_image_is_multi_stage_and_compiles_the_core() -> None:
     build = text[: text.index("\nFROM python:3.11-slim\n")]
     assert "gcc" in build and "scripts/compile_core.py" in build
     assert "endswith('.so')" in build, "the build checks the core imports compiled"
+    # Both compiled packages refuse an extension older than its source: both are touched
+    # after the install, and the pipeline is checked to import compiled too.
+    assert "*/guardrail/core/*.so" in build and "*/guardrail/pipeline/*.so" in build
+    assert "guardrail.pipeline.handle" in build
     assert "COPY --from=build /opt/guardrail /opt/guardrail" in text
     assert "about 330 MB" in text  # the size is written down
     package_data = (ROOT / "pyproject.toml").read_text()
     assert '"guardrail.core" = ["default_policy.yaml", "*.so"]' in package_data
+    assert '"guardrail.pipeline" = ["*.so"]' in package_data
 
 
 def test_the_build_context_holds_what_the_dockerfile_copies() -> None:

@@ -17,9 +17,13 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any, Final
 
+from pydantic import TypeAdapter
+
 from guardrail.config import DECISION_HEADER
 from guardrail.core.records import Decision, Recommendation
 from guardrail.kafka import serde
+
+_FIELDS: Final = TypeAdapter(dict[str, Any])  # a record's fields, serialized as its model does
 
 #: The most of a refused value a dead letter keeps (the rest is named by size and hash).
 DEAD_LETTER_VALUE_BYTES: Final = 64 * 1024
@@ -27,9 +31,9 @@ DEAD_LETTER_VALUE_BYTES: Final = 64 * 1024
 
 def decision_header(decision: Decision) -> bytes:
     """The header value of an approved record: the decision, its recommendation left out."""
-    # Left out rather than set to null: readers take a missing one as None, and no copy of
-    # the decision is made for every approved record.
-    return decision.model_dump_json(exclude={"recommendation"}).encode()
+    # The same bytes as dumping a copy with the recommendation set to None, without making
+    # that copy for every approved record (half the time).
+    return _FIELDS.dump_json({**decision.__dict__, "recommendation": None})
 
 
 def bounded_dead_letter_value(

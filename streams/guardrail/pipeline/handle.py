@@ -38,14 +38,20 @@ class Handler:
     __slots__ = ("clock", "engine", "memo", "metrics", "outputs", "store")
 
     def __init__(
-        self, engine: Decide, store: Store, outputs: Outputs, metrics: Metrics, clock: Clock
+        self,
+        engine: Decide,
+        store: Store,
+        outputs: Outputs,
+        metrics: Metrics,
+        clock: Clock,
+        memo_size: int = 8192,
     ) -> None:
         self.engine = engine
         self.store = store
         self.outputs = outputs
         self.metrics = metrics
         self.clock = clock
-        self.memo = StateMemo()
+        self.memo = StateMemo(memo_size)
 
     def handle(self, held: Held) -> OutputRecord | Rejected | None:
         """Decide ``held``: its output record (None for a signal), or why it was refused."""

@@ -33,6 +33,7 @@ from guardrail.pipeline.ports import (
     Acknowledge,
     Clock,
     Codec,
+    Decide,
     FetchHealth,
     Metrics,
     Store,
@@ -52,7 +53,7 @@ class Pipeline:
     def __init__(
         self,
         *,
-        engine: Engine,
+        engine: Decide,
         codec: Codec,
         store: Store,
         acknowledge: Acknowledge,
@@ -64,6 +65,7 @@ class Pipeline:
         hold_grace_ms: int = 0,
         limits: Limits | None = None,
         clock: Clock | None = None,
+        state_memo: int = 8192,
     ) -> None:
         self.codec = codec
         self.fetch = fetch
@@ -72,7 +74,7 @@ class Pipeline:
         self.clock = clock if clock is not None else SystemClock()
         self.kinds = {topic: kind for kind, topic in input_topics.items()}
         self.outputs = Outputs(codec, output_topics)
-        self.handler = Handler(engine, store, self.outputs, metrics, self.clock)
+        self.handler = Handler(engine, store, self.outputs, metrics, self.clock, state_memo)
         self.max_hold_s = max_hold_ms / 1000
         self.hold_grace_ms = hold_grace_ms
         self.warned_at: dict[int, float] = {}  # partition -> when a long hold was last logged
@@ -114,6 +116,7 @@ class Pipeline:
                 partitions=settings.partitions,
             ),
             clock=clock,
+            state_memo=settings.state_memo,
         )
 
     # -- in ---------------------------------------------------------------------------------

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from guardrail.core.state import EMPTY_STATE, CustomerState, state_from_json, state_to_json
 
-#: Customers remembered per worker (a state is ~0.6 KB serialized, a few KB decoded).
-MEMO_SIZE = 8192
-
 
 class StateMemo:
-    """The last decoded (or encoded) state of up to ``size`` customers, by partition and key."""
+    """The last decoded (or encoded) state of up to ``size`` customers (0: none), by
+    partition and key."""
 
     __slots__ = ("_entries", "size")
 
-    def __init__(self, size: int = MEMO_SIZE) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
         self._entries: dict[tuple[int, bytes], tuple[bytes, CustomerState]] = {}
 
@@ -62,6 +60,8 @@ class StateMemo:
             del self._entries[entry]
 
     def _remember(self, where: tuple[int, bytes], data: bytes, state: CustomerState) -> None:
+        if not self.size:
+            return
         entries = self._entries
         entries.pop(where, None)  # re-inserted last: the least recently used go first
         if len(entries) >= self.size:

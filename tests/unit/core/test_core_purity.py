@@ -70,7 +70,7 @@ def test_deciding_leaves_no_reference_cycles() -> None:
 def test_a_compiled_module_older_than_its_source_is_refused(tmp_path: Path) -> None:
     import os
 
-    from guardrail.core import _refuse_stale_extensions
+    from guardrail.core import refuse_stale_extensions
 
     source = tmp_path / "rules" / "intrusive.py"
     source.parent.mkdir()
@@ -80,6 +80,6 @@ def test_a_compiled_module_older_than_its_source_is_refused(tmp_path: Path) -> N
     os.utime(source, (2_000_000_000, 2_000_000_000))
     os.utime(extension, (1_000_000_000, 1_000_000_000))
     with pytest.raises(ImportError, match="make compile"):
-        _refuse_stale_extensions(tmp_path)
+        refuse_stale_extensions(tmp_path)
     os.utime(extension, (3_000_000_000, 3_000_000_000))
-    _refuse_stale_extensions(tmp_path)  # newer than its source: fine
+    refuse_stale_extensions(tmp_path)  # newer than its source: fine

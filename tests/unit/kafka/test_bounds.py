@@ -28,6 +28,14 @@ def test_the_header_does_not_repeat_a_large_recommendation_and_readers_put_it_ba
     assert decision_of("approved", value, headers) == decision
 
 
+def test_the_header_is_the_decision_with_its_recommendation_null() -> None:
+    # The bytes readers (and `guardrail audit`, which compares them) have always seen.
+    decision = decide_last([rec(title="Hi {first_name}")])
+    expected = serde.encode_json(decision.model_copy(update={"recommendation": None}))
+    assert decision_header(decision) == expected
+    assert b'"recommendation":null' in expected
+
+
 def test_an_older_full_header_is_read_as_it_is() -> None:
     decision = decide_last([rec()])
     value = serde.encode_json(decision.recommendation)  # type: ignore[arg-type]

@@ -52,3 +52,14 @@ def test_a_record_placed_by_crc32_is_wrong_and_says_where_it_belongs() -> None:
 def test_no_key_or_one_partition_is_never_wrong() -> None:
     assert wrong_partition(None, 3, 8) is None
     assert wrong_partition(b"anything", 0, 1) is None
+
+
+def test_the_compiled_hash_is_aiokafkas_for_keys_of_every_length() -> None:
+    from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+
+    from guardrail.pipeline.partitioning import murmur2
+
+    keys = [bytes(range(n)) for n in range(0, 40)] + [b"\xff" * n for n in range(1, 12)]
+    keys += [f"c-{n:06d}".encode() for n in range(0, 5000, 7)]
+    for key in keys:
+        assert murmur2(key) == aiokafka_murmur2(key), key

@@ -11,8 +11,6 @@ import pytest
 
 PIPELINE = Path(__file__).resolve().parents[3] / "streams" / "guardrail" / "pipeline"
 CLIENTS = ("faust", "aiokafka", "confluent_kafka", "mode", "guardrail.worker")
-# The one exception: Kafka's murmur2 partitioner hash, a pure function (``partitioning``).
-ALLOWED = ("aiokafka.partitioner",)
 
 
 @pytest.mark.parametrize("path", sorted(PIPELINE.glob("*.py")), ids=lambda p: p.name)
@@ -24,17 +22,15 @@ def test_no_pipeline_module_imports_a_kafka_client_or_a_runtime(path: Path) -> N
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
         for name in names:
-            if name not in ALLOWED:
-                assert not name.startswith(CLIENTS), f"{path.name} imports {name}"
+            assert not name.startswith(CLIENTS), f"{path.name} imports {name}"
 
 
 def test_importing_the_pipeline_loads_no_runtime_framework() -> None:
-    # aiokafka is loaded (its package holds the murmur2 hash ``partitioning`` uses), but
-    # neither faust nor confluent_kafka: a runtime brings its own.
+    # A runtime brings its own client; the pipeline (its murmur2 hash included) needs none.
     code = (
         "import sys, guardrail.pipeline, guardrail.pipeline.drive;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in"
-        " ('faust', 'confluent_kafka', 'mode')))"
+        " ('faust', 'aiokafka', 'confluent_kafka', 'mode')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -13,24 +13,24 @@ def state(clock: int) -> CustomerState:
 
 
 def test_the_state_encoded_for_a_customer_is_the_one_given_back_without_decoding() -> None:
-    memo = StateMemo()
+    memo = StateMemo(8)
     data = memo.encode(0, KEY, state(5))
     assert memo.decode(0, KEY, data) is memo.decode(0, KEY, bytes(data))  # equal bytes: same
 
 
 def test_bytes_that_differ_from_the_remembered_ones_are_decoded() -> None:
     # The store changed under the memo (a restore, a redelivery, another owner meanwhile).
-    memo = StateMemo()
+    memo = StateMemo(8)
     memo.encode(0, KEY, state(5))
     assert memo.decode(0, KEY, state_to_json(state(9))) == state(9)
 
 
 def test_nothing_stored_is_the_empty_state() -> None:
-    assert StateMemo().decode(0, KEY, None) is EMPTY_STATE
+    assert StateMemo(8).decode(0, KEY, None) is EMPTY_STATE
 
 
 def test_the_same_key_on_another_partition_is_another_customer() -> None:
-    memo = StateMemo()
+    memo = StateMemo(8)
     memo.encode(0, KEY, state(5))
     assert memo.decode(1, KEY, state_to_json(state(7))) == state(7)
 
@@ -46,7 +46,7 @@ def test_the_memo_keeps_at_most_its_size_the_least_recently_used_going_first() -
 
 
 def test_a_dropped_customer_and_a_forgotten_partition_leave_nothing_behind() -> None:
-    memo = StateMemo()
+    memo = StateMemo(8)
     memo.encode(0, b"a", state(1))
     memo.encode(1, b"b", state(2))
     memo.encode(2, b"c", state(3))
@@ -54,4 +54,11 @@ def test_a_dropped_customer_and_a_forgotten_partition_leave_nothing_behind() -> 
     memo.forget({1})
     assert set(memo._entries) == {(2, b"c")}
     memo.forget()
+    assert len(memo) == 0
+
+
+def test_a_memo_of_size_0_remembers_nothing_and_still_decodes() -> None:
+    memo = StateMemo(0)
+    data = memo.encode(0, KEY, state(5))
+    assert memo.decode(0, KEY, data) == state(5)
     assert len(memo) == 0
