@@ -101,6 +101,8 @@ class Refusals:
         error = self.dropped.get(where)
         if error is not None:
             pipeline.skip(record)
+            # Counted as dead-lettered with the checkpoint that finishes it (CheckpointMetrics).
+            self.metrics.record_dead_letter(record.topic, SEND_FAILED)
             if where in self.reported:
                 return True  # (a redo: logged and counted already)
             self.reported.add(where)

@@ -31,9 +31,10 @@ from guardrail.config import Settings
 from guardrail.core.policy import Policy, load_policy
 from guardrail.kafka import serde
 from guardrail.metrics.health import Check
-from guardrail.metrics.metric_set import GuardrailMetrics, package_version
+from guardrail.metrics.metric_set import package_version
 from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.worker.confluent import changelog
+from guardrail.worker.confluent.counts import CheckpointMetrics
 from guardrail.worker.confluent.fetch import (
     FETCH_MIN_BYTES,
     FETCH_WAIT_MAX_MS,
@@ -146,7 +147,7 @@ class ConfluentWorker:
     ) -> None:
         self.settings = settings
         policy = policy if policy is not None else load_policy(settings.policy)
-        self.metrics = GuardrailMetrics(registry if registry is not None else CollectorRegistry())
+        self.metrics = CheckpointMetrics(registry if registry is not None else CollectorRegistry())
         self.metrics.set_info(policy.version, package_version())
         self.metrics.set_holdout_percent(policy.holdout.percent)
         codec = serde.Codec(
@@ -232,6 +233,7 @@ class ConfluentWorker:
         self.changelog_offsets.clear()
         self.positions.committed_now(offsets)
         self.refusals.committed(offsets)
+        self.metrics.committed()
         self.checkpoints += 1
         return True
 
@@ -264,6 +266,7 @@ class ConfluentWorker:
         for store in self.stores.values():
             store.discard()
         self.changelog_offsets.clear()
+        self.metrics.aborted()
         self.pipeline.forget()
         self.positions.forget()
         self.fetch.forget()
@@ -332,6 +335,7 @@ class ConfluentWorker:
         # Commit what was finished here; held records are read again by the next owner.
         if self.txn is not None and not self.checkpoint():
             self.txn.abort()
+            self.metrics.aborted()
         for store in self.stores.values():
             store.discard()
         numbers = {tp.partition for tp in partitions if tp.topic in self.inputs}
@@ -346,6 +350,7 @@ class ConfluentWorker:
         log.warning("partitions lost: aborting the open checkpoint")
         if self.txn is not None:
             self.txn.abort()
+        self.metrics.aborted()
         for store in self.stores.values():
             store.discard()
         self.pipeline.forget()

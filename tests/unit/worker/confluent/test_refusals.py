@@ -6,14 +6,17 @@ nothing; a commit forgets what it committed past."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError
 from prometheus_client import CollectorRegistry
 
+from guardrail.config import Settings
 from guardrail.metrics.metric_set import GuardrailMetrics
 from guardrail.pipeline import InputRecord, OutputRecord
 from guardrail.worker.confluent.refusals import Refusals
+from guardrail.worker.confluent.runtime import ConfluentWorker
 
 TOO_LARGE = KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)
 
@@ -118,3 +121,35 @@ def test_other_failures_are_not_the_records_and_a_commit_forgets_what_it_passed(
     assert not known.alone(output(record(9))) and known.alone(output(record(10)))
     known.committed({("recommendations.proposed", 1): (11, None)})
     assert not known.seen()
+
+
+def test_a_redone_checkpoint_counts_each_dead_letter_once(tmp_path: Path) -> None:
+    """A redo reads again what the aborted transaction held and dead-letters the same records
+    again: they are counted once, when the checkpoint that holds them commits."""
+    worker = ConfluentWorker(Settings(data_dir=tmp_path))
+    bad = InputRecord("recommendations.proposed", 1, 6, b"c-1", b"not json")
+    refused, dropped = record(7), record(8)
+    known = worker.refusals
+    known.delivered(output(refused), True, TOO_LARGE)  # its decision refused alone
+    known.delivered(output(dropped, "deadletter"), True, TOO_LARGE)  # and its dead letter too
+
+    def counted(kind: str, name: str = "guardrail_dead_letters_total") -> float | None:
+        labels = {"topic": "recommendation", "error_kind": kind}
+        return worker.metrics.registry.get_sample_value(name, labels)
+
+    for attempt in range(3):  # two checkpoints aborted, the third commits
+        worker.pipeline.forget()
+        assert worker.pipeline.read(bad) is not None  # dead-lettered on every pass
+        assert known.refused_before(refused, worker.pipeline, Collect())  # type: ignore[arg-type]
+        assert known.refused_before(dropped, worker.pipeline, Collect())  # type: ignore[arg-type]
+        assert counted("not_json_or_avro") == 0 and counted("send_failed") == 0
+        if attempt < 2:
+            worker.metrics.aborted()
+    worker.metrics.committed()
+    assert counted("not_json_or_avro") == 1
+    assert counted("send_failed") == 2  # the refused record's and the dropped one's
+    assert counted("send_failed", "guardrail_dead_letters_unsent_total") == 1
+    dead_lettered = worker.metrics.registry.get_sample_value(
+        "guardrail_events_total", {"topic": "recommendation", "outcome": "dead_lettered"}
+    )
+    assert dead_lettered == 3
