@@ -28,6 +28,7 @@ MODULES = [
     "core/coherence.py",
     "core/engine.py",
     "core/explain.py",
+    "core/gates.py",
     "core/sentences.py",
     "core/state.py",
     "core/text.py",

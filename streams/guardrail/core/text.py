@@ -21,17 +21,19 @@ Speed: every policy pattern is compiled once per matcher, into one alternation w
 safe (no capturing groups in any pattern), else one by one. Text with no hit is returned as
 it came after a single regex scan. Customer terms are first looked up as plain substrings of
 the lower-cased text; a regex is built only for the few terms whose first word is present.
+Policy patterns are scanned only in text that holds their literals (``core.gates``).
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Literal, TypeVar
 
+from guardrail.core.gates import Gate, fold, gate, gates_checker, passes
 from guardrail.core.patterns import compile_policy_pattern, is_backtracking_engine
 from guardrail.core.policy import TooGranular, UnresolvedPlaceholder
 from guardrail.core.sentences import alternation, drop_sentences, greeting_pattern
@@ -76,7 +78,7 @@ class _TagScanner:
     def __init__(self, patterns: Sequence[str], flags: int = 0) -> None:
         # re, or RE2 for a pattern that could backtrack catastrophically (core.patterns)
         ignore_case = bool(flags & re.IGNORECASE)
-        gates = [_gate(p) for p in patterns]
+        gates = [gate(p) for p in patterns]
         # None: some pattern has no gate, so every text must be scanned.
         self._gates: tuple[Gate, ...] | None = None if () in gates else tuple(gates)
         self._wide: list[tuple[str, Any]] = []
@@ -129,7 +131,7 @@ class _TagScanner:
 
     def may_match(self, folded: str) -> bool:
         """False when no pattern can match the text whose :func:`_fold` is ``folded``."""
-        return self._gates is None or any(_passes(gate, folded) for gate in self._gates)
+        return self._gates is None or any(passes(g, folded) for g in self._gates)
 
     def finditer(self, text: str, pos: int = 0) -> list[tuple[int, int]]:
         """Non-overlapping non-empty matches as (start, end), leftmost (then longest) first."""
@@ -249,7 +251,7 @@ class PlaceholderMatcher:
         return PlaceholderResult(new_text, True, self._unresolved(new_text, rest))
 
     def _unresolved(self, text: str, pos: int) -> tuple[str, ...]:
-        if not self._tags.scans_once and not self._tags.may_match(_fold(text[pos:])):
+        if not self._tags.scans_once and not self._tags.may_match(fold(text[pos:])):
             return ()
         hits = self._tags.finditer(text, pos)
         return tuple(dict.fromkeys(text[start:end] for start, end in hits))
@@ -287,121 +289,13 @@ class PlaceholderMatcher:
 
 
 _TERM_KINDS: Final[dict[str, DropKind]] = {"place": "place_name", "query": "search_query"}
-# Case folding that keeps every index and that re.IGNORECASE never sees past: the non-ASCII
-# letters equal to an ASCII letter under IGNORECASE fold to it (and "İ".lower() is 2 chars).
-_FOLD: Final = str.maketrans({"İ": "i", "ı": "i", "ſ": "s"})
-
-Gate = tuple[frozenset[str], ...]
-
-
-def _fold(text: str) -> str:
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
 
 
 @lru_cache(maxsize=8192)
 def _term(term: str) -> tuple[str, tuple[str, ...]]:
     """A customer term folded, with single spaces, and its words (cached: terms recur)."""
-    words = tuple(_fold(term).split())
+    words = tuple(fold(term).split())
     return " ".join(words), words
-
-
-def _passes(gate: Gate, folded: str) -> bool:
-    for group in gate:  # plain loops: a generator per call would cost more than the scan
-        for literal in group:
-            if literal in folded:
-                break
-        else:
-            return False
-    return True
-
-
-def _gates_checker(gates: Sequence[Gate]) -> Callable[[str], tuple[bool, ...]]:
-    """One function testing every gate at once: ``("you" in t) and ("saw" in t or ...)``.
-
-    Generated once per policy (as ``namedtuple`` does): the substring tests run as plain
-    expressions, without the per-literal loop of :func:`_passes`. The literals enter the
-    source only through ``repr``, so any text is safe in them.
-    """
-    terms = []
-    for gate in gates:
-        groups = [" or ".join(f"{lit!r} in t" for lit in sorted(group)) for group in gate]
-        terms.append(" and ".join(f"({g})" for g in groups) if groups else "True")
-    body = f"({', '.join(terms)},)" if terms else "()"
-    checker: Callable[[str], tuple[bool, ...]] = eval(  # built from repr'd literals only
-        f"lambda t: {body}", {"__builtins__": {}}
-    )
-    return checker
-
-
-def _gate(pattern: str) -> Gate:
-    """Literals every match of ``pattern`` must contain, for a cheap substring pre-check.
-
-    The result is a few groups of lower-case ASCII strings: a match holds one string of each
-    group (case-insensitively). It is derived from the parse tree of ``re`` and errs on the
-    safe side: whatever it cannot follow adds no condition, so an empty gate means "always
-    run the pattern". Saves most regex scans on copy with nothing suspicious.
-    """
-    try:
-        parser = importlib.import_module("re._parser")
-        consts = importlib.import_module("re._constants")
-        tree = parser.parse(pattern, re.IGNORECASE)
-        groups = _required(tree.data, consts)
-    except Exception:  # a private module that moved: no gate, only slower
-        return ()
-    return tuple(sorted(set(groups), key=_strength, reverse=True)[:4])
-
-
-def _strength(group: frozenset[str]) -> tuple[int, int]:
-    return (min(len(s) for s in group), -len(group))
-
-
-def _required(seq: Any, c: Any) -> list[frozenset[str]]:
-    out: list[frozenset[str]] = []
-    run: list[str] = []
-    repeats = {getattr(c, name, None) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")}
-    for op, av in seq:
-        if op is c.LITERAL and av < 128:
-            run.append(chr(av).lower())
-            continue
-        if run:
-            out.append(frozenset({"".join(run)}))
-            run = []
-        if op is c.SUBPATTERN:
-            out += _required(av[3], c)
-        elif op is c.ATOMIC_GROUP:
-            out += _required(av, c)
-        elif op in repeats and av[0] >= 1:
-            out += _required(av[2], c)
-        elif op is c.BRANCH:
-            union: set[str] = set()
-            for alternative in av[1]:
-                found = _required(alternative, c)
-                if not found:
-                    union = set()
-                    break
-                best: frozenset[str] = max(found, key=_strength)
-                union |= best
-            if union:
-                out.append(frozenset(union))
-        elif op is c.IN:
-            chars = _charset(av, c)
-            if chars:
-                out.append(chars)
-    if run:
-        out.append(frozenset({"".join(run)}))
-    return out
-
-
-def _charset(items: Any, c: Any) -> frozenset[str] | None:
-    chars: set[str] = set()
-    for op, av in items:
-        if op is c.LITERAL and av < 128:
-            chars.add(chr(av).lower())
-        elif op is c.RANGE and av[1] < 128 and av[1] - av[0] < 16:
-            chars.update(chr(code).lower() for code in range(av[0], av[1] + 1))
-        else:  # NEGATE, a category (\d is Unicode), a wide or non-ASCII range
-            return None
-    return frozenset(chars) if 0 < len(chars) <= 16 else None
 
 
 Hit = tuple[int, int, DropKind]
@@ -431,12 +325,12 @@ class SurveillanceMatcher:
         self._patterns: tuple[tuple[Any, Gate, DropKind], ...] = tuple(
             (
                 compile_policy_pattern(p, ignore_case=True),
-                _gate(p),
+                gate(p),
                 "clock_time" if p.lstrip().startswith(CLOCK_TIME_MARK) else "surveillance_phrase",
             )
             for p in cfg.surveillance_patterns
         )
-        self._gates_pass = _gates_checker([gate for _, gate, _ in self._patterns])
+        self._gates_pass = gates_checker([g for _, g, _ in self._patterns])
         self._min_len = cfg.min_term_length
         # A dropped sentence's greeting stays ("Dear Ana, we noticed ..." keeps "Dear Ana,").
         self._greeting = greeting_pattern(greeting_words)
@@ -446,7 +340,7 @@ class SurveillanceMatcher:
     def _entry(self, text: str) -> tuple[str, list[Hit]]:
         entry = self._memo.get(text)
         if entry is None:
-            folded = _fold(text)
+            folded = fold(text)
             entry = (folded, self._hits(text, folded, None))
             _remember(self._memo, text, entry)
         return entry
@@ -480,7 +374,7 @@ class SurveillanceMatcher:
                 break
             dropped.extend(kinds)
             current = scrubbed
-            hits = self._hits(current, _fold(current), terms) if current is not None else []
+            hits = self._hits(current, fold(current), terms) if current is not None else []
         return ScrubResult(current, tuple(dropped))
 
     def _terms(
@@ -508,8 +402,8 @@ class SurveillanceMatcher:
     def _hits(self, text: str, folded: str, terms: re.Pattern[str] | None) -> list[Hit]:
         hits: list[Hit] = []
         passing = self._gates_pass(folded)
-        for (pattern, _, kind), passes in zip(self._patterns, passing, strict=True):
-            if passes:
+        for (pattern, _, kind), ok in zip(self._patterns, passing, strict=True):
+            if ok:
                 hits.extend(
                     (m.start(), m.end(), kind)
                     for m in pattern.finditer(text)
