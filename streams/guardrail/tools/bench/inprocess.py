@@ -25,8 +25,8 @@ from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.pipeline.partitioning import partition_for
 from guardrail.tools.bench.load import Stream
 from guardrail.tools.bench.report import Figures, rate, vm_hwm_mb
+from guardrail.worker.confluent.adapters import PartitionStores, PositionAcks
 from guardrail.worker.confluent.offsets import Positions
-from guardrail.worker.confluent.runtime import PartitionStores, PositionAcks
 from guardrail.worker.confluent.store import PartitionStore, open_store
 from guardrail.worker.run import gc_tuned
 

@@ -34,6 +34,7 @@ from guardrail.metrics.health import Check
 from guardrail.metrics.metric_set import package_version
 from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.worker.confluent import changelog
+from guardrail.worker.confluent.adapters import FetchSignal, PartitionStores, PositionAcks
 from guardrail.worker.confluent.counts import CheckpointMetrics
 from guardrail.worker.confluent.fetch import (
     FETCH_MIN_BYTES,
@@ -80,54 +81,6 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         "queued.max.messages.kbytes": 32 * 1024,
         "statistics.interval.ms": STATS_INTERVAL_MS,  # FetchState.on_stats: who answers
     }
-
-
-class PartitionStores:
-    """The pipeline's store: one ``PartitionStore`` per assigned partition."""
-
-    __slots__ = ("stores",)
-
-    def __init__(self, stores: dict[int, PartitionStore]) -> None:
-        self.stores = stores
-
-    def get(self, partition: int, key: bytes) -> bytes | None:
-        return self.stores[partition].get(key)
-
-    def put(self, partition: int, key: bytes, value: bytes) -> None:
-        self.stores[partition].put(key, value)
-
-    def delete(self, partition: int, key: bytes) -> None:
-        self.stores[partition].delete(key)
-
-    def erase(self, partition: int, key: bytes) -> None:
-        self.stores[partition].erase(key)  # a tombstone first: compaction forgets all that was
-
-
-class PositionAcks:
-    """The pipeline's acknowledgements, into the positions the next checkpoint commits."""
-
-    __slots__ = ("positions",)
-
-    def __init__(self, positions: Positions) -> None:
-        self.positions = positions
-
-    def finished(self, record: InputRecord) -> None:
-        self.positions.finished((record.topic, record.partition), record.offset)
-
-    def ack(self, record: InputRecord) -> None:
-        self.positions.acknowledged((record.topic, record.partition), record.offset)
-
-
-class FetchSignal:
-    """The pipeline's caught-up signal, from what librdkafka reported (``FetchState``)."""
-
-    __slots__ = ("fetch",)
-
-    def __init__(self, fetch: FetchState) -> None:
-        self.fetch = fetch
-
-    def caught_up(self, topic: str, partition: int, since: float, last_read: int | None) -> bool:
-        return self.fetch.caught_up(topic, partition, since, time.time())
 
 
 def _no_commit() -> None:
