@@ -109,9 +109,10 @@ class Settings(BaseSettings):
     # (producers' linger.ms, several producers' clocks): keep it above the linger.ms of the
     # producers writing the input topics.
     hold_grace_ms: int = Field(20, ge=0, le=60_000)
-    # Customers whose decoded state the worker keeps beside its stored bytes (a customer seen
-    # again is not decoded again; a few KB each); 0 turns it off.
-    state_memo: int = Field(8192, ge=0, le=1_000_000)
+    # Decoded customer states the worker keeps beside their stored bytes, as MiB of those
+    # bytes (a customer seen again soon is not decoded again; decoded, a state takes several
+    # times its bytes: 2 MiB hold ~3,000 typical states in ~20-40 MB); 0 turns it off.
+    state_memo_mb: float = Field(2.0, ge=0, le=1024)
     max_value_bytes: int = Field(1_048_576, ge=1)
     # Event-time sanity limits against the wall clock, 0 = off. A ts more than a day ahead is
     # a clock or unit bug (dead letter ``ts_out_of_range``). No past limit by default: replays

@@ -44,14 +44,14 @@ class Handler:
         outputs: Outputs,
         metrics: Metrics,
         clock: Clock,
-        memo_size: int = 8192,
+        memo_bytes: int = 2_097_152,
     ) -> None:
         self.engine = engine
         self.store = store
         self.outputs = outputs
         self.metrics = metrics
         self.clock = clock
-        self.memo = StateMemo(memo_size)
+        self.memo = StateMemo(memo_bytes)
 
     def handle(self, held: Held) -> OutputRecord | Rejected | None:
         """Decide ``held``: its output record (None for a signal), or why it was refused."""

@@ -65,7 +65,7 @@ class Pipeline:
         hold_grace_ms: int = 0,
         limits: Limits | None = None,
         clock: Clock | None = None,
-        state_memo: int = 8192,
+        state_memo_bytes: int = 2_097_152,
     ) -> None:
         self.codec = codec
         self.fetch = fetch
@@ -74,7 +74,7 @@ class Pipeline:
         self.clock = clock if clock is not None else SystemClock()
         self.kinds = {topic: kind for kind, topic in input_topics.items()}
         self.outputs = Outputs(codec, output_topics)
-        self.handler = Handler(engine, store, self.outputs, metrics, self.clock, state_memo)
+        self.handler = Handler(engine, store, self.outputs, metrics, self.clock, state_memo_bytes)
         self.max_hold_s = max_hold_ms / 1000
         self.hold_grace_ms = hold_grace_ms
         self.warned_at: dict[int, float] = {}  # partition -> when a long hold was last logged
@@ -116,7 +116,7 @@ class Pipeline:
                 partitions=settings.partitions,
             ),
             clock=clock,
-            state_memo=settings.state_memo,
+            state_memo_bytes=int(settings.state_memo_mb * 1024 * 1024),
         )
 
     # -- in ---------------------------------------------------------------------------------

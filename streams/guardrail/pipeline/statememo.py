@@ -15,13 +15,15 @@ from guardrail.core.state import EMPTY_STATE, CustomerState, state_from_json, st
 
 
 class StateMemo:
-    """The last decoded (or encoded) state of up to ``size`` customers (0: none), by
-    partition and key."""
+    """The last decoded (or encoded) states, by partition and key, as many as fit in
+    ``budget`` bytes of serialized state (0: none). Decoded, a state takes several times its
+    bytes, so the budget bounds the memo's memory whatever the customers' state sizes."""
 
-    __slots__ = ("_entries", "size")
+    __slots__ = ("_entries", "budget", "held")
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.held = 0  # serialized bytes of the states remembered
         self._entries: dict[tuple[int, bytes], tuple[bytes, CustomerState]] = {}
 
     def __len__(self) -> int:
@@ -34,9 +36,11 @@ class StateMemo:
         where = (partition, key)
         entries = self._entries
         entry = entries.pop(where, None)
-        if entry is not None and (entry[0] is stored or entry[0] == stored):
-            entries[where] = entry  # last again: the least recently used go first
-            return entry[1]
+        if entry is not None:
+            if entry[0] is stored or entry[0] == stored:
+                entries[where] = entry  # last again: the least recently used go first
+                return entry[1]
+            self.held -= len(entry[0])
         state = state_from_json(stored)
         self._remember(where, stored, state)
         return state
@@ -49,21 +53,24 @@ class StateMemo:
 
     def drop(self, partition: int, key: bytes) -> None:
         """Forget one customer (erased or deleted)."""
-        self._entries.pop((partition, key), None)
+        entry = self._entries.pop((partition, key), None)
+        if entry is not None:
+            self.held -= len(entry[0])
 
     def forget(self, partitions: set[int] | None = None) -> None:
         """Forget the customers of ``partitions`` (or all)."""
-        if partitions is None:
-            self._entries.clear()
-            return
-        for entry in [entry for entry in self._entries if entry[0] in partitions]:
-            del self._entries[entry]
+        entries = self._entries
+        for where in [where for where in entries if partitions is None or where[0] in partitions]:
+            self.held -= len(entries.pop(where)[0])
 
     def _remember(self, where: tuple[int, bytes], data: bytes, state: CustomerState) -> None:
-        if not self.size:
-            return
         entries = self._entries
-        entries.pop(where, None)  # re-inserted last: the least recently used go first
-        if len(entries) >= self.size:
-            del entries[next(iter(entries))]
+        old = entries.pop(where, None)  # re-inserted last: the least recently used go first
+        if old is not None:
+            self.held -= len(old[0])
+        if len(data) > self.budget:
+            return
         entries[where] = (data, state)
+        self.held += len(data)
+        while self.held > self.budget:
+            self.held -= len(entries.pop(next(iter(entries)))[0])
