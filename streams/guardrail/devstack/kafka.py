@@ -63,9 +63,9 @@ def free_ports(count: int) -> list[int]:
     use" for a broker started during a busy test run.
     """
     top = _ephemeral_start()
-    pool = list(range(10_000, top)) if top > 10_000 + 4 * count else []
-    random.shuffle(pool)
-    ports = [port for port in pool[: 64 * count] if not port_in_use(port)][:count]
+    room = range(10_000, top) if top > 10_000 + 4 * count else range(0)
+    candidates = random.sample(room, min(64 * count, len(room)))
+    ports = [port for port in candidates if not port_in_use(port)][:count]
     if len(ports) == count:
         return ports
     socks = [socket.socket() for _ in range(count)]  # no room below the range: the kernel's pick

@@ -44,7 +44,7 @@ class Handler:
         outputs: Outputs,
         metrics: Metrics,
         clock: Clock,
-        memo_bytes: int = 2_097_152,
+        memo_bytes: int,
     ) -> None:
         self.engine = engine
         self.store = store
