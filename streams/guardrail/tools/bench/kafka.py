@@ -4,6 +4,8 @@ Candidates (each on fresh topics with its own prefix, all fed the same generated
 
 - ``confluent``: confluent-kafka consume -> produce passthrough
   (``guardrail.tools.bench.passthrough``)
+- ``confluent_txn``: the same passthrough exactly once, as the confluent runtime commits
+  (its consumer settings and transactional producer, a transaction every checkpoint_ms)
 - ``faust``: a bare faust agent forwarding every record, with the worker's faust options
 - ``guardrail``: the guardrail worker (``WorkerProcess``)
 - ``guardrail_x2``: two guardrail workers in one group (throughput only; both started, and in
@@ -53,6 +55,7 @@ from guardrail.worker.process import WorkerProcess
 
 CANDIDATES = (
     "confluent",
+    "confluent_txn",
     "faust",
     "guardrail",
     "guardrail_x2",
@@ -61,6 +64,7 @@ CANDIDATES = (
     "inprocess",
     "engine",
 )
+PASSTHROUGHS = ("confluent", "confluent_txn", "faust")
 WORKERS = ("guardrail", "guardrail_x2", "confluent_worker", "confluent_worker_x2")
 
 
@@ -126,7 +130,7 @@ class Bench:
         logs = self.work / "logs"
         processes: list[WorkerProcess] = []
         for n in range(workers):
-            if name in ("confluent", "faust"):
+            if name in PASSTHROUGHS:
                 processes.append(ChildProcess(name, settings, logs / f"{name}.log"))
             else:
                 own = settings.model_copy(

@@ -1,12 +1,17 @@
-"""The two baselines of `guardrail bench kafka`, each run as its own child process.
+"""The baselines of `guardrail bench kafka`, each run as its own child process.
 
-``python -m guardrail.tools.bench.passthrough confluent|faust`` reads its settings from the same
-``GUARDRAIL_*`` variables as a worker and forwards every record of the five input topics,
-key, value and headers unchanged, to ``<prefix>recommendations.approved``:
+``python -m guardrail.tools.bench.passthrough confluent|confluent_txn|faust`` reads its
+settings from the same ``GUARDRAIL_*`` variables as a worker and forwards every record of the
+five input topics, key, value and headers unchanged, to ``<prefix>recommendations.approved``:
 
 - ``confluent``: a confluent-kafka Consumer and Producer in a plain Python loop (the producer
   configured as ``guardrail replay --kafka`` configures its own: idempotent, murmur2_random,
   linger 5 ms), auto-committing offsets. The ceiling for Python on this broker.
+- ``confluent_txn``: the same forwarding, exactly once the way the confluent runtime does it
+  (its consumer settings, its transactional producer, a transaction every
+  ``checkpoint_ms``/``checkpoint_records`` with the input offsets): no hold, no state, no
+  decision. What exactly once costs on this broker by itself (its latency is the floor for
+  the confluent runtime's).
 - ``faust``: a bare faust agent with exactly the worker's faust/aiokafka options
   (``guardrail.worker.faust_app.faust_options``), on the same event loop (uvloop), and no table. The
   ceiling for faust.
@@ -14,6 +19,7 @@ key, value and headers unchanged, to ``<prefix>recommendations.approved``:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,6 +80,53 @@ def run_confluent(settings: Settings) -> None:
                     producer.poll(0.05)
         producer.poll(0)
     producer.flush(30)
+    consumer.close()
+
+
+def run_confluent_txn(settings: Settings) -> None:
+    from confluent_kafka import Consumer, TopicPartition
+
+    from guardrail.worker.confluent.runtime import consumer_config
+    from guardrail.worker.confluent.transactions import TransactionAborted, Transactions
+
+    consumer = Consumer(consumer_config(settings))
+    txn = Transactions(settings)
+    output = settings.topic("approved")
+    consumer.subscribe(list(settings.input_topics().values()))
+    running = True
+
+    def stop(*_: Any) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(CONFLUENT_READY, flush=True)
+    every_s = settings.checkpoint_ms / 1000
+    positions: dict[tuple[str, int], int] = {}
+    pending = 0
+    last = time.monotonic()
+    while running:
+        messages: list[Any] = consumer.consume(num_messages=1000, timeout=0)
+        if not messages:
+            first = consumer.poll(0.005)
+            messages = [] if first is None else [first]
+        for message in messages:
+            if message.error():
+                continue
+            txn.produce(output, message.key(), message.value(), message.headers())
+            positions[(message.topic(), message.partition())] = message.offset() + 1
+            pending += 1
+        now = time.monotonic()
+        if positions and (now - last >= every_s or pending >= settings.checkpoint_records):
+            offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
+            # A floor, not a worker: an aborted transaction's records are not redone.
+            with contextlib.suppress(TransactionAborted):
+                txn.commit(offsets, consumer.consumer_group_metadata())
+            positions.clear()
+            pending = 0
+            last = now
+    txn.close()
     consumer.close()
 
 
@@ -144,13 +197,10 @@ class ChildProcess(WorkerProcess):
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 1 or argv[0] not in ("confluent", "faust"):
-        sys.exit("usage: python -m guardrail.tools.bench.passthrough confluent|faust")
-    settings = Settings()
-    if argv[0] == "confluent":
-        run_confluent(settings)
-    else:
-        run_faust(settings)
+    runs = {"confluent": run_confluent, "confluent_txn": run_confluent_txn, "faust": run_faust}
+    if len(argv) != 1 or argv[0] not in runs:
+        sys.exit(f"usage: python -m guardrail.tools.bench.passthrough {'|'.join(runs)}")
+    runs[argv[0]](Settings())
 
 
 if __name__ == "__main__":

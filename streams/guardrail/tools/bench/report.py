@@ -16,6 +16,7 @@ from guardrail.tools.measure import proc_status_mb
 # Candidate keys in table order, with their labels.
 LABELS = {
     "confluent": "a  confluent-kafka passthrough",
+    "confluent_txn": "ax passthrough, exactly once",
     "faust": "b  bare faust passthrough",
     "guardrail": "c  guardrail worker",
     "guardrail_x2": "c2 guardrail, 2 workers",
