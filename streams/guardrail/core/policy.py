@@ -15,7 +15,6 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -31,6 +30,7 @@ from guardrail.core.patterns import UnsafePattern, compile_policy_pattern
 from guardrail.core.reasons import BY_CODE, HOLDOUT_ALLOWED, REASON_CODES, Mode
 from guardrail.core.records import Channel, Consent, Trigger
 from guardrail.core.validation import problems
+from guardrail.core.zones import zone
 from guardrail.errors import PolicyError
 
 DAY_MS = 86_400_000
@@ -157,10 +157,7 @@ class QuietHours(_Rule):
     @field_validator("default_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        zone(value)  # ValueError when unknown
         return value
 
     @property

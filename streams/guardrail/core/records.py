@@ -9,9 +9,10 @@ dead letter or a rejected replay line.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, field_validator
+
+from guardrail.core.zones import zone
 
 Channel = Literal["email", "push", "sms", "in_app", "ad"]
 Trigger = Literal["batch", "browse", "cart", "purchase", "location", "life_event"]
@@ -108,13 +109,8 @@ class Profile(_Record):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        # OSError: a key naming a folder of the zone database ("America"), or too long a name.
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise ValueError(f"unknown IANA timezone {value[:64]!r}") from exc
+        if value is not None:
+            zone(value)  # ValueError when unknown
         return value
 
 

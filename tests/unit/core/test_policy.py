@@ -162,6 +162,12 @@ BAD = [
         id="bad timezone",
     ),
     pytest.param(
+        "rules:\n  quiet_hours:\n    default_timezone: America\n",
+        "rules.quiet_hours.default_timezone",
+        "timezone",
+        id="a folder of the zone database, not a zone",
+    ),
+    pytest.param(
         "rules:\n  quiet_hours:\n    start: '25:00'\n",
         "rules.quiet_hours.start",
         "HH:MM",

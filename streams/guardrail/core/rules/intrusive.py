@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from guardrail.core.policy import MINUTE_MS
 from guardrail.core.rules.base import Draft, Finding, RuleContext, within
+from guardrail.core.zones import zone
 
 
 def sensitive_category(ctx: RuleContext, draft: Draft) -> Finding | None:
@@ -111,13 +111,6 @@ def too_soon(ctx: RuleContext, draft: Draft) -> Finding | None:
     return Finding(detail, deliver_after=target)
 
 
-@lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
-    """The zone of ``name``, held here: ``ZoneInfo`` itself keeps only 8 zones alive, and
-    reloading one from the zone database costs far more than the rule."""
-    return ZoneInfo(name)
-
-
 QUARTER_HOUR_S = 900
 
 
@@ -129,7 +122,7 @@ def _utc_offset_s(zone_name: str, quarter: int) -> int:
     is constant within one; caching it keeps tz arithmetic off the common path.
     """
     start = quarter * QUARTER_HOUR_S
-    moment = datetime.fromtimestamp(start, tz=UTC).astimezone(_zone(zone_name))
+    moment = datetime.fromtimestamp(start, tz=UTC).astimezone(zone(zone_name))
     offset = moment.utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
 
@@ -149,12 +142,12 @@ def quiet_hours(ctx: RuleContext, draft: Draft) -> Finding | None:
     quiet = (start <= minute or minute < end) if start > end else (start <= minute < end)
     if not quiet:
         return None
-    zone = _zone(zone_name)
-    local = datetime.fromtimestamp(send_at / 1000, tz=UTC).astimezone(zone)
+    tz = zone(zone_name)
+    local = datetime.fromtimestamp(send_at / 1000, tz=UTC).astimezone(tz)
     day: date = local.date()
     if minute >= end:
         day += timedelta(days=1)
-    wake = datetime(day.year, day.month, day.day, end // 60, end % 60, tzinfo=zone)
+    wake = datetime(day.year, day.month, day.day, end // 60, end % 60, tzinfo=tz)
     target = int(wake.timestamp() * 1000)
     detail = (
         f"send time {local:%H:%M} {zone_name} is in quiet hours {cfg.start}-{cfg.end}; "
