@@ -27,11 +27,11 @@ is taken and the events waiting on it stay held (``guardrail.pipeline.hold``).
 from __future__ import annotations
 
 import bisect
-import json
 import time
 from collections import deque
 from collections.abc import Iterable
 
+import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 # The broker answers a fetch once FETCH_MIN_BYTES are there, else after FETCH_WAIT_MAX_MS:
@@ -81,7 +81,7 @@ class FetchState:
 
     def on_stats(self, report: str) -> None:
         """librdkafka's statistics (``stats_cb``): which brokers answer, who leads what."""
-        stats = json.loads(report)
+        stats = orjson.loads(report)
         until = time.time() + LIVE_FOR_S
         for broker in stats.get("brokers", {}).values():
             node = broker.get("nodeid", -1)
