@@ -19,7 +19,6 @@ five input topics, key, value and headers unchanged, to ``<prefix>recommendation
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -83,51 +82,80 @@ def run_confluent(settings: Settings) -> None:
     consumer.close()
 
 
+class ExactlyOnce:
+    """``confluent_txn``: forward every record in transactions that carry the input offsets,
+    committed every ``checkpoint_ms`` or ``checkpoint_records``, before partitions are
+    revoked and at shutdown; aborted when partitions are lost. A transaction that cannot
+    commit ends the process (a floor, not a worker: it does not redo)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from confluent_kafka import Consumer
+
+        from guardrail.worker.confluent.runtime import consumer_config
+        from guardrail.worker.confluent.transactions import Transactions
+
+        self.settings = settings
+        self.consumer = Consumer(consumer_config(settings))
+        self.txn = Transactions(settings)
+        self.output = settings.topic("approved")
+        self.positions: dict[tuple[str, int], int] = {}  # next offset to read, per partition
+        self.pending = 0
+        self.running = True
+
+    def commit(self, *_: Any) -> None:
+        from confluent_kafka import TopicPartition
+
+        from guardrail.worker.confluent.transactions import TransactionAborted
+
+        if self.positions:
+            offsets = [TopicPartition(t, p, o) for (t, p), o in self.positions.items()]
+            try:
+                self.txn.commit(offsets, self.consumer.consumer_group_metadata())
+            except TransactionAborted as exc:
+                sys.exit(f"confluent_txn: a transaction was aborted ({exc})")
+        self.positions.clear()
+        self.pending = 0
+
+    def lost(self, *_: Any) -> None:
+        self.txn.abort()  # another member may own them already: read again, not committed
+        self.positions.clear()
+        self.pending = 0
+
+    def stop(self, *_: Any) -> None:
+        self.running = False
+
+    def run(self) -> None:
+        consumer, produce, positions = self.consumer, self.txn.produce, self.positions
+        consumer.subscribe(
+            list(self.settings.input_topics().values()), on_revoke=self.commit, on_lost=self.lost
+        )
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        print(CONFLUENT_READY, flush=True)
+        every_s = self.settings.checkpoint_ms / 1000
+        last = time.monotonic()
+        while self.running:
+            messages: list[Any] = consumer.consume(num_messages=1000, timeout=0)
+            if not messages:
+                first = consumer.poll(0.005)
+                messages = [] if first is None else [first]
+            for message in messages:
+                if message.error():
+                    continue
+                produce(self.output, message.key(), message.value(), message.headers())
+                positions[(message.topic(), message.partition())] = message.offset() + 1
+                self.pending += 1
+            now = time.monotonic()
+            if now - last >= every_s or self.pending >= self.settings.checkpoint_records:
+                self.commit()
+                last = now
+        self.commit()
+        self.txn.close()
+        consumer.close()
+
+
 def run_confluent_txn(settings: Settings) -> None:
-    from confluent_kafka import Consumer, TopicPartition
-
-    from guardrail.worker.confluent.runtime import consumer_config
-    from guardrail.worker.confluent.transactions import TransactionAborted, Transactions
-
-    consumer = Consumer(consumer_config(settings))
-    txn = Transactions(settings)
-    output = settings.topic("approved")
-    consumer.subscribe(list(settings.input_topics().values()))
-    running = True
-
-    def stop(*_: Any) -> None:
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print(CONFLUENT_READY, flush=True)
-    every_s = settings.checkpoint_ms / 1000
-    positions: dict[tuple[str, int], int] = {}
-    pending = 0
-    last = time.monotonic()
-    while running:
-        messages: list[Any] = consumer.consume(num_messages=1000, timeout=0)
-        if not messages:
-            first = consumer.poll(0.005)
-            messages = [] if first is None else [first]
-        for message in messages:
-            if message.error():
-                continue
-            txn.produce(output, message.key(), message.value(), message.headers())
-            positions[(message.topic(), message.partition())] = message.offset() + 1
-            pending += 1
-        now = time.monotonic()
-        if positions and (now - last >= every_s or pending >= settings.checkpoint_records):
-            offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
-            # A floor, not a worker: an aborted transaction's records are not redone.
-            with contextlib.suppress(TransactionAborted):
-                txn.commit(offsets, consumer.consumer_group_metadata())
-            positions.clear()
-            pending = 0
-            last = now
-    txn.close()
-    consumer.close()
+    ExactlyOnce(settings).run()
 
 
 def run_faust(settings: Settings) -> None:
@@ -177,7 +205,11 @@ class ChildProcess(WorkerProcess):
             env=env,
             start_new_session=True,
         )
-        self.wait_ready(timeout, offset)
+        try:
+            self.wait_ready(timeout, offset)
+        except BaseException:  # not ready: it must not stay behind
+            self.stop(timeout=10)
+            raise
         return self
 
     def wait_ready(self, timeout: float, offset: int = 0) -> None:
