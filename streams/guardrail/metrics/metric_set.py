@@ -128,6 +128,23 @@ _POLICY_VERSION = re.compile(r"[0-9a-f]{8,64}")
 _PACKAGE_VERSION = re.compile(r"\d{1,4}(?:\.\d{1,6}){1,3}(?:(?:a|b|rc)\d{1,4})?(?:\.dev\d{1,6})?")
 
 
+# What a decision is counted by: (action, channel, message class, holdout, ((reason code,
+# shadow), ...)); equal labels can be counted together.
+DecisionLabels = tuple[str, str | None, str | None, bool, tuple[tuple[str, bool], ...]]
+
+
+def decision_labels(
+    decision: Decision, channel: str | None = None, message_class: str | None = None
+) -> DecisionLabels:
+    """The labels of ``decision`` (channel and message class: see ``record_decision``)."""
+    final = decision.recommendation
+    if final is not None:
+        channel = channel if channel is not None else final.channel
+        message_class = message_class if message_class is not None else final.message_class
+    reasons = tuple((reason.code, bool(reason.shadow)) for reason in decision.reasons)
+    return decision.action, channel, message_class, decision.holdout is True, reasons
+
+
 def closed(value: object, allowed: Iterable[str]) -> str:
     """``value`` when it is one of ``allowed``, else ``other``."""
     return value if isinstance(value, str) and value in set(allowed) else OTHER
@@ -299,18 +316,22 @@ class GuardrailMetrics:
         recommendation's are used, else ``other``. ``lag_s`` below zero (a ``ts`` in the
         future) counts as 0.
         """
-        final = decision.recommendation
-        if final is not None:
-            channel = channel if channel is not None else final.channel
-            message_class = message_class if message_class is not None else final.message_class
-        action = decision.action
+        self.count_decisions(decision_labels(decision, channel, message_class))
+        self.observe_decision(latency_s, lag_s)
+
+    def observe_decision(self, latency_s: float, lag_s: float) -> None:
+        self.decision_latency.observe(max(0.0, float(latency_s)))
+        self.event_time_lag.observe(max(0.0, float(lag_s)))
+
+    def count_decisions(self, labels: DecisionLabels, n: int = 1) -> None:
+        """Count ``n`` decisions with the same ``labels`` (see :func:`decision_labels`)."""
+        action, channel, message_class, holdout, reasons = labels
         key: tuple[object, ...] = (DECISIONS, action, channel)
         child = self._children.get(key)
         if child is None:
-            labels = closed(action, ACTIONS), closed(channel, CHANNELS)
-            child = self._remember(key, self.decisions.labels(*labels))
-        child.inc()
-        holdout = decision.holdout is True
+            labelled = closed(action, ACTIONS), closed(channel, CHANNELS)
+            child = self._remember(key, self.decisions.labels(*labelled))
+        child.inc(n)
         key = (DECISION_GROUPS, message_class, holdout, action)
         child = self._children.get(key)
         if child is None:
@@ -322,24 +343,22 @@ class GuardrailMetrics:
                     closed(action, ACTIONS),
                 ),
             )
-        child.inc()
-        for reason in decision.reasons:
-            key = (DECISION_REASONS, reason.code, action, channel, bool(reason.shadow))
+        child.inc(n)
+        for code, shadow in reasons:
+            key = (DECISION_REASONS, code, action, channel, shadow)
             child = self._children.get(key)
             if child is None:
                 child = self._remember(
                     key,
                     self.decision_reasons.labels(
-                        closed(reason.code, REASON_CODES),
+                        closed(code, REASON_CODES),
                         closed(action, ACTIONS),
                         closed(channel, CHANNELS),
-                        "true" if reason.shadow else "false",
+                        "true" if shadow else "false",
                     ),
                 )
-            child.inc()
-        self._decided.inc()
-        self.decision_latency.observe(max(0.0, float(latency_s)))
-        self.event_time_lag.observe(max(0.0, float(lag_s)))
+            child.inc(n)
+        self._decided.inc(n)
 
     def record_event(self, topic: str, outcome: str) -> None:
         """Count one consumed event that was not decided on nor dead-lettered.
@@ -347,13 +366,16 @@ class GuardrailMetrics:
         ``topic`` is the Kafka topic name (prefixed or not) or the logical name; ``outcome``
         one of :data:`OUTCOMES`, in practice ``signal`` or ``duplicate``.
         """
+        self.count_events(topic, outcome)
+
+    def count_events(self, topic: str, outcome: str, n: int = 1) -> None:
         key: tuple[object, ...] = (EVENTS, topic, outcome)
         child = self._children.get(key)
         if child is None:
             child = self._remember(
                 key, self.events.labels(logical_topic(topic), closed(outcome, OUTCOMES))
             )
-        child.inc()
+        child.inc(n)
 
     def record_dead_letter(self, topic: str, error_kind: str) -> None:
         """Count one record sent to the dead-letter topic (and consumed, as ``dead_lettered``)."""

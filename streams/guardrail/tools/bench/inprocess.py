@@ -20,12 +20,12 @@ from prometheus_client import CollectorRegistry
 from guardrail.config import Settings
 from guardrail.core.policy import load_policy
 from guardrail.kafka import serde
-from guardrail.metrics.metric_set import GuardrailMetrics
 from guardrail.pipeline import InputRecord, OutputRecord, Pipeline, drive
 from guardrail.pipeline.partitioning import partition_for
 from guardrail.tools.bench.load import Stream
 from guardrail.tools.bench.report import Figures, rate, vm_hwm_mb
 from guardrail.worker.confluent.adapters import PartitionStores, PositionAcks
+from guardrail.worker.confluent.counts import CheckpointMetrics
 from guardrail.worker.confluent.offsets import Positions
 from guardrail.worker.confluent.store import PartitionStore, open_store
 from guardrail.worker.run import gc_tuned
@@ -60,6 +60,7 @@ def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
     topics = settings.input_topics()
     stores: dict[int, PartitionStore] = {p: open_store(settings, p) for p in range(partitions)}
     sent = Counted()
+    metrics = CheckpointMetrics(CollectorRegistry())  # the runtime's: counted per checkpoint
     pipeline = Pipeline.from_settings(
         settings,
         load_policy(None),
@@ -67,7 +68,7 @@ def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
         store=PartitionStores(stores),
         acknowledge=PositionAcks(Positions()),
         fetch=CaughtUp(),
-        metrics=GuardrailMetrics(CollectorRegistry()),
+        metrics=metrics,
     )
     # Each record on its key's partition, as a producer with the contract's partitioner puts
     # it (any other is dead-lettered as wrong_partition by the pipeline's partition guard).
@@ -86,6 +87,7 @@ def inprocess_figures(stream: Stream, work: Path, partitions: int) -> Figures:
                     for store in stores.values():
                         changelog += len(list(store.changes()))
                         store.flush(changelog)
+                    metrics.committed()
             cpu = time.process_time() - cpu_start
             wall = time.perf_counter() - wall_start
     finally:
