@@ -223,8 +223,19 @@ def _avro_decoder(registry: Any) -> Callable[[bytes], Any]:
         try:
             return deserializer(value, context)
         except Exception as exc:  # the registry's and the decoder's errors, many types
-            name = type(exc).__name__
-            kind = "registry_unavailable" if "Connection" in name else "not_json_or_avro"
-            raise MapError(kind, f"avro value not decodable ({name})") from None
+            kind = "registry_unavailable" if registry_down(exc) else "not_json_or_avro"
+            raise MapError(kind, f"avro value not decodable ({type(exc).__name__})") from None
 
     return decode
+
+
+def registry_down(exc: Exception) -> bool:
+    """The registry did not answer (network, timeout, a server error): not the record's fault.
+    (httpx's connection errors are ``ConnectError``, ``ReadTimeout``, ...: not named
+    "Connection", which is what this once looked for.)"""
+    import httpx
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
+        return True
+    return isinstance(exc, SchemaRegistryError) and exc.http_status_code >= 500

@@ -283,11 +283,16 @@ def subject_for(topic: str) -> str:
     return f"{topic}-value"
 
 
+# Seconds a registry request may take: the client's default is none at all, and a request
+# that never returns would stop every partition waiting for that schema.
+REGISTRY_TIMEOUT_S: Final = 10
+
+
 def registry_client(url: str, **config: Any) -> SchemaRegistryClient:
     """A schema registry client for ``url`` (extra client ``config`` passed through)."""
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    return SchemaRegistryClient({"url": url, **config})
+    return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_S, **config})
 
 
 def registry_client_or_none(url: str | None) -> SchemaRegistryClient | None:
