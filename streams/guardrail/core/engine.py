@@ -139,6 +139,10 @@ class Engine:
                 return state, self._from_memo(rec, memo, holdout)
         now = rec.ts
         clock = state.clock if state.clock > now else now
+        # A transactional message never counts, and leaves the state as it found it but for
+        # its memo: pruned to its own later time, a state would forget marks that a
+        # recommendation arriving after it with an earlier time still needs.
+        stored = state
         state = prune(state, clock, self.windows)
         consent = state.profile.consent or self.compiled.default_consent
         ctx = RuleContext(state, rec, self.policy, self.compiled, consent)
@@ -201,6 +205,10 @@ class Engine:
             if deliveries[0].ts <= clock - windows.deliveries_ms:
                 horizon = clock - windows.deliveries_ms
                 deliveries = tuple(d for d in deliveries if d.ts > horizon)
+        if transactional:
+            clock = stored.clock
+            state = stored
+            deliveries = stored.deliveries
         recent = (*state.recent, memo)
         if len(recent) > windows.max_memos:
             recent = recent[len(recent) - windows.max_memos :] if windows.max_memos else ()

@@ -13,6 +13,7 @@ from factories import (
     days,
     decide_last,
     hours,
+    location,
     minutes,
     profile,
     purchase,
@@ -120,3 +121,15 @@ def test_every_other_rule_applies_to_transactional() -> None:
     )
     assert codes(opted_out) == ["channel_opt_out"]
     assert opted_out.action == "suppress"
+
+
+def test_a_transactional_message_leaves_the_state_for_a_later_arriving_earlier_one() -> None:
+    # A recommendation can arrive after a transactional message with a later time (another
+    # topic, a redelivery). Pruned to the transactional message's time, the state had forgotten
+    # the place the customer was at, and the place went out in the copy.
+    seen = location(ts=NOON - hours(1), place_name="Alexanderplatz")
+    late = rec(ts=NOON, body="New boots are in. Great deals near Alexanderplatz.")
+    without = decide_last([seen, late])
+    with_one = decide_last([seen, transactional(ts=NOON + days(30)), late])
+    assert "too_granular" in codes(without)
+    assert with_one == without
