@@ -141,7 +141,9 @@ class Engine:
         clock = state.clock if state.clock > now else now
         # A transactional message never counts, and leaves the state as it found it but for
         # its memo: pruned to its own later time, a state would forget marks that a
-        # recommendation arriving after it with an earlier time still needs.
+        # recommendation arriving after it with an earlier time still needs. (What expired goes
+        # with the customer's next signal or marketing recommendation: a state is pruned only
+        # when an event comes, as for a customer who gets none at all.)
         stored = state
         state = prune(state, clock, self.windows)
         consent = state.profile.consent or self.compiled.default_consent

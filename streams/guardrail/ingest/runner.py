@@ -229,13 +229,20 @@ def _avro_decoder(registry: Any) -> Callable[[bytes], Any]:
     return decode
 
 
+# Registry answers that are not about the record: credentials, timeouts, rate limits.
+REGISTRY_REFUSALS = frozenset({401, 403, 408, 429})
+
+
 def registry_down(exc: Exception) -> bool:
-    """The registry did not answer (network, timeout, a server error): not the record's fault.
-    (httpx's connection errors are ``ConnectError``, ``ReadTimeout``, ...: not named
-    "Connection", which is what this once looked for.)"""
+    """The registry could not or would not answer (network, timeout, a server error, rate
+    limits, credentials): not the record's fault. (httpx's connection errors are
+    ``ConnectError``, ``ReadTimeout``, ...: not named "Connection", which is what this once
+    looked for.)"""
     import httpx
     from confluent_kafka.schema_registry.error import SchemaRegistryError
 
     if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
         return True
-    return isinstance(exc, SchemaRegistryError) and exc.http_status_code >= 500
+    if not isinstance(exc, SchemaRegistryError):
+        return False
+    return exc.http_status_code >= 500 or exc.http_status_code in REGISTRY_REFUSALS

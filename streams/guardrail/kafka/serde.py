@@ -284,15 +284,19 @@ def subject_for(topic: str) -> str:
 
 
 # Seconds a registry request may take: the client's default is none at all, and a request
-# that never returns would stop every partition waiting for that schema.
-REGISTRY_TIMEOUT_S: Final = 10
+# that never returns would stop every partition waiting for that schema. One retry in the
+# client (its default is 3, each after up to 1, 2, 4 s): the callers retry on their own
+# terms (the worker's pipeline backs off between attempts; ingest stops and re-reads).
+REGISTRY_TIMEOUT_S: Final = 5
+REGISTRY_RETRIES: Final = 1
 
 
 def registry_client(url: str, **config: Any) -> SchemaRegistryClient:
     """A schema registry client for ``url`` (extra client ``config`` passed through)."""
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_S, **config})
+    defaults = {"timeout": REGISTRY_TIMEOUT_S, "max.retries": REGISTRY_RETRIES}
+    return SchemaRegistryClient({"url": url, **defaults, **config})
 
 
 def registry_client_or_none(url: str | None) -> SchemaRegistryClient | None:

@@ -27,6 +27,8 @@ WIRE = b"\x00" + struct.pack(">I", 7) + b"\x02"  # magic byte, schema id 7, a bo
         (httpx.ReadTimeout("slow"), True),
         (ConnectionResetError(), True),
         (SchemaRegistryError(503, 50301, "unavailable"), True),
+        (SchemaRegistryError(429, 42900, "slow down"), True),
+        (SchemaRegistryError(401, 40101, "unauthorized"), True),
         (SchemaRegistryError(404, 40403, "no such schema"), False),
         (ValueError("bad body"), False),
     ],
@@ -73,4 +75,10 @@ def test_registry_requests_have_a_timeout_by_default(monkeypatch: pytest.MonkeyP
         "confluent_kafka.schema_registry.SchemaRegistryClient", lambda conf: seen.append(conf)
     )
     serde.registry_client("http://registry:8080")
-    assert seen == [{"url": "http://registry:8080", "timeout": serde.REGISTRY_TIMEOUT_S}]
+    assert seen == [
+        {
+            "url": "http://registry:8080",
+            "timeout": serde.REGISTRY_TIMEOUT_S,
+            "max.retries": serde.REGISTRY_RETRIES,
+        }
+    ]
