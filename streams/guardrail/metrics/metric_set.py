@@ -316,7 +316,12 @@ class GuardrailMetrics:
         recommendation's are used, else ``other``. ``lag_s`` below zero (a ``ts`` in the
         future) counts as 0.
         """
-        self.count_decisions(decision_labels(decision, channel, message_class))
+        self.add_decision(decision_labels(decision, channel, message_class), latency_s, lag_s)
+
+    def add_decision(self, labels: DecisionLabels, latency_s: float, lag_s: float) -> None:
+        """Count one labelled decision now (the confluent runtime's metrics hold it until
+        its checkpoint commits)."""
+        self.count_decisions(labels)
         self.observe_decision(latency_s, lag_s)
 
     def observe_decision(self, latency_s: float, lag_s: float) -> None:

@@ -35,6 +35,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class WorkerProcess:
     """One worker process with its own log file."""
 
+    name = "worker"  # in its failure messages
+    ready_line = READY_LINE  # its log says this once it is ready
+
     def __init__(self, settings: Settings, log_path: Path, loglevel: str = "info") -> None:
         self.settings = settings
         self.log_path = log_path
@@ -49,7 +52,7 @@ class WorkerProcess:
         offset = self.log_path.stat().st_size
         env = {**os.environ, **settings_env(self.settings), "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "guardrail", "worker", "--loglevel", self.loglevel],
+            self.command(),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -62,21 +65,25 @@ class WorkerProcess:
             raise
         return self
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "guardrail", "worker", "--loglevel", self.loglevel]
+
     def wait_ready(self, timeout: float, offset: int = 0) -> None:
+        ready = self.ready_line.encode()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise WorkerFailed(
-                    f"worker exited ({self.process.returncode}); its log: {self.log_path}",
+                    f"{self.name} exited ({self.process.returncode}); its log: {self.log_path}",
                     self.tail(),
                 )
             with self.log_path.open("rb") as log:
                 log.seek(offset)
-                if READY_LINE.encode() in log.read():
+                if ready in log.read():
                     return
             time.sleep(0.2)
         raise WorkerFailed(
-            f"worker not ready after {timeout:g} s; its log: {self.log_path}", self.tail()
+            f"{self.name} not ready after {timeout:g} s; its log: {self.log_path}", self.tail()
         )
 
     def tail(self, lines: int = 30) -> str:

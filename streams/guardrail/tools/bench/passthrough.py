@@ -19,16 +19,14 @@ five input topics, key, value and headers unchanged, to ``<prefix>recommendation
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from guardrail.config import Settings
-from guardrail.worker.process import READY_LINE, WorkerFailed, WorkerProcess, settings_env
+from guardrail.worker.process import READY_LINE, WorkerProcess
 
 CONFLUENT_READY = "confluent passthrough: Ready"
 
@@ -191,41 +189,11 @@ class ChildProcess(WorkerProcess):
 
     def __init__(self, kind: str, settings: Settings, log_path: Path) -> None:
         super().__init__(settings, log_path)
-        self.kind = kind
+        self.name = kind
+        self.ready_line = READY_LINE if kind == "faust" else CONFLUENT_READY
 
-    def start(self, timeout: float = 90.0) -> ChildProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
-        offset = self.log_path.stat().st_size
-        env = {**os.environ, **settings_env(self.settings), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "guardrail.tools.bench.passthrough", self.kind],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            self.wait_ready(timeout, offset)
-        except BaseException:  # not ready: it must not stay behind
-            self.stop(timeout=10)
-            raise
-        return self
-
-    def wait_ready(self, timeout: float, offset: int = 0) -> None:
-        ready = (READY_LINE if self.kind == "faust" else CONFLUENT_READY).encode()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise WorkerFailed(
-                    f"{self.kind} exited ({self.process.returncode}):\n{self.tail()}"
-                )
-            with self.log_path.open("rb") as log:
-                log.seek(offset)
-                if ready in log.read():
-                    return
-            time.sleep(0.2)
-        raise WorkerFailed(f"{self.kind} not ready after {timeout:g} s:\n{self.tail()}")
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "guardrail.tools.bench.passthrough", self.name]
 
 
 def main(argv: list[str]) -> None:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from guardrail.core.records import Decision
-from guardrail.metrics.metric_set import DecisionLabels, GuardrailMetrics, decision_labels
+from guardrail.metrics.metric_set import DecisionLabels, GuardrailMetrics
 
 
 class CheckpointMetrics(GuardrailMetrics):
@@ -27,15 +26,7 @@ class CheckpointMetrics(GuardrailMetrics):
         self.latencies: list[tuple[float, float]] = []  # (decision latency, event-time lag)
         self.events_pending: dict[tuple[str, str], int] = {}
 
-    def record_decision(
-        self,
-        decision: Decision,
-        latency_s: float,
-        lag_s: float,
-        channel: str | None = None,
-        message_class: str | None = None,
-    ) -> None:
-        labels = decision_labels(decision, channel, message_class)
+    def add_decision(self, labels: DecisionLabels, latency_s: float, lag_s: float) -> None:
         pending = self.decisions_pending
         pending[labels] = pending.get(labels, 0) + 1
         self.latencies.append((latency_s, lag_s))
